@@ -8,8 +8,12 @@ Format read and written (the Penn Treebank / Stanford Sentiment Treebank convent
 - ``(label token)`` is a leaf carrying ``token`` with ``label``;
 - ``(label child child ...)`` is an internal node; a child is a bracket or a bare token
   (an unlabeled leaf);
-- ``( (S ...))``: a bracket that opens with a bracket has no label;
+- ``( (S ...))``, ``( a b)``: a bracket followed by a bracket or by whitespace has no label
+  (a label follows its ``(`` directly); the writer writes unlabeled internal nodes so;
 - a bare token alone at top level is a single unlabeled leaf.
+
+So a labeled node whose only child is an unlabeled leaf, ``(L w)``, is the labeled leaf ``w``
+when read back: the bracketed form cannot tell the two apart.
 
 Tokens keep their PTB escapes (``-LRB-``, ``-RRB-``, ``\\/``, ``\\*`` ...) unless
 ``unescape=True``. The writer always escapes ``(`` and ``)`` in tokens, since a bracket
@@ -109,8 +113,10 @@ def iter_ptb(
         if tok == "(":
             if stack and label_pending:
                 stack[-1][4] = True  # '( (' : the outer bracket has no label
-            stack.append([offset, None, offset, [], False])
-            label_pending = True
+            # '(' then whitespace: an unlabeled bracket, as in PTB's '( (S ...))'.
+            unlabeled = offset + 1 < len(text) and text[offset + 1].isspace()
+            stack.append([offset, None, offset, [], unlabeled])
+            label_pending = not unlabeled
         elif tok == ")":
             if not stack:
                 raise fail("unexpected ')' (no open bracket)", offset)
@@ -128,8 +134,8 @@ def iter_ptb(
                         f"label {label!r} is not a valid {getattr(label_type, '__name__', 'label')}",
                         label_offset,
                     ) from None
-            if len(children) == 1 and isinstance(children[0], str):
-                node = Tree(label=label, token=children[0])
+            if len(children) == 1 and isinstance(children[0], str) and label is not None:
+                node = Tree(label=label, token=children[0])  # (label token): a labeled leaf
             else:
                 node = Tree(
                     label=label,
@@ -232,6 +238,6 @@ def to_ptb(tree: Tree, escape: bool = True) -> str:
             )
             parts.insert(before, token)
         inner = " ".join(parts)
-        built[id(node)] = f"({label} {inner})" if label is not None else f"({inner})"
+        built[id(node)] = f"({label} {inner})" if label is not None else f"( {inner})"
     return built[id(tree)]
 

