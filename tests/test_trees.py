@@ -263,3 +263,10 @@ def test_import_trees_is_light():
     code = "import treernn, treernn.trees, sys; print(sorted(m for m in ('torch','dgl','spacy','nltk') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_only_ascii_whitespace_separates_tokens():
+    # SST has tokens such as "8\xa01\/2" (a no-break space inside one token)
+    tree = from_ptb("(2 (2 8\xa01\\/2) (2 hours))", label_type=int)
+    assert tree.tokens() == ["8\xa01\\/2", "hours"]
+    assert from_ptb(to_ptb(tree), label_type=int) == tree

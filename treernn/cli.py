@@ -149,10 +149,10 @@ def _cmd_corpus_stats(args: argparse.Namespace) -> int:
         for split, s in stats["splits"].items():
             labels = " ".join(f"{k}:{v}" for k, v in sorted(s["root_labels"].items()))
             print(f"  {split:<6} {s['trees']:>6} {s['phrases']:>8}  {labels}")
-        if stats.get("dropped"):
-            print(f"  neutral-root trees dropped: {stats['dropped']}")
-        if stats.get("skipped"):
-            print(f"  bad lines skipped: {stats['skipped']}")
+        for key, what in (("dropped_neutral", "neutral-root trees dropped"), ("skipped", "bad lines skipped")):
+            counts = stats.get(key) or {}
+            if any(counts.values()):
+                print(f"  {what}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
 
 

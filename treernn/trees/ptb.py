@@ -54,7 +54,10 @@ def escape_token(token: str) -> str:
     return token.replace("(", "-LRB-").replace(")", "-RRB-")
 
 
-_TOKEN_RE = re.compile(r"\(|\)|[^\s()]+")
+# Only ASCII whitespace separates tokens: SST has tokens with a no-break space inside
+# ("8\xa01\/2"), which must stay one token.
+_ASCII_SPACE = " \t\n\r\f\v"
+_TOKEN_RE = re.compile(r"\(|\)|[^ \t\n\r\f\v()]+")
 
 
 def _positions(text: str) -> Callable[[int], tuple[int, int]]:
@@ -114,7 +117,7 @@ def iter_ptb(
             if stack and label_pending:
                 stack[-1][4] = True  # '( (' : the outer bracket has no label
             # '(' then whitespace: an unlabeled bracket, as in PTB's '( (S ...))'.
-            unlabeled = offset + 1 < len(text) and text[offset + 1].isspace()
+            unlabeled = offset + 1 < len(text) and text[offset + 1] in _ASCII_SPACE
             stack.append([offset, None, offset, [], unlabeled])
             label_pending = not unlabeled
         elif tok == ")":
@@ -199,7 +202,7 @@ def from_ptb(
 
 
 def _check_atom(value: str, what: str) -> str:
-    if not value or any(ch.isspace() for ch in value) or "(" in value or ")" in value:
+    if not value or any(ch in _ASCII_SPACE for ch in value) or "(" in value or ")" in value:
         raise TreeStructureError(f"{what} {value!r} cannot be written in bracketed form")
     return value
 
