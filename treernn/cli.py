@@ -156,6 +156,71 @@ def _cmd_corpus_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------- train
+_FLAG_TO_SETTING = {"model": "model.encoder", "corpus": "data.corpus", "vectors": "data.vectors",
+                    "epochs": "trainer.epochs", "batch_size": "trainer.batch_size",
+                    "seed": "trainer.seed", "device": "run.device", "backend": "model.backend",
+                    "data_path": "data.path"}
+
+
+def _overrides(extra: Sequence[str]) -> list[tuple[str, str]]:
+    """``--section.key value`` / ``--section.key=value`` pairs from the leftover arguments."""
+    pairs, i = [], 0
+    while i < len(extra):
+        arg = extra[i]
+        if not arg.startswith("--") or "." not in arg:
+            raise TreernnError(f"unrecognized argument {arg!r} (settings look like --trainer.lr 0.05)")
+        if "=" in arg:
+            key, value = arg[2:].split("=", 1)
+            i += 1
+        else:
+            if i + 1 >= len(extra):
+                raise TreernnError(f"{arg} needs a value")
+            key, value = arg[2:], extra[i + 1]
+            i += 2
+        pairs.append((key, value))
+    return pairs
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from treernn.training.run import resolve_config, train
+
+    if args.resume:
+        results = train({}, args.resume, resume=True, log=lambda m: print(m, file=sys.stderr))
+    else:
+        if not args.out:
+            raise TreernnError("--out DIR is required (or --resume DIR)")
+        pairs = [(setting, str(getattr(args, flag))) for flag, setting in _FLAG_TO_SETTING.items()
+                 if getattr(args, flag) is not None]
+        config = resolve_config(args.config, pairs + _overrides(args.overrides))
+        results = train(config, args.out, log=lambda m: print(m, file=sys.stderr))
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from treernn.training.run import evaluate_dir
+
+    metrics = evaluate_dir(args.dir, args.corpus, args.split, args.data_path, args.device)
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+    else:
+        for key, value in metrics.items():
+            print(f"{key:>20}: {value:.4f}" if isinstance(value, float) else f"{key:>20}: {value}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from treernn import demos
+
+    if args.which == "addition":
+        result = demos.run_addition(seed=args.seed)
+    else:
+        result = demos.run_gradients(out_png=args.out, seed=args.seed)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
 # ---------------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     top = _Parser(prog="treernn", description="Tree-structured and chain neural networks for NLP.")
@@ -193,11 +258,55 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print JSON")
     s.add_argument("--skip-bad", action="store_true", help="skip and count malformed lines")
     s.set_defaults(func=_cmd_corpus_stats)
+
+    from treernn.encoders.registry import ENCODERS
+
+    t = sub.add_parser(
+        "train", help="train a model",
+        description="Train a model and write its directory (config.json, model.safetensors, "
+                    "vocab.json, metrics.json, log.jsonl, resume state). Any setting can be "
+                    "given as --SECTION.KEY VALUE (e.g. --trainer.lr 0.05); see the README.")
+    t.add_argument("--model", help="encoder: " + ", ".join(ENCODERS))
+    t.add_argument("--corpus", help="sst, ambiguity-arith, ambiguity-attach or tsv:DIR")
+    t.add_argument("--out", metavar="DIR", help="the model directory to write")
+    t.add_argument("--config", metavar="FILE.toml", help="a TOML file with [model] [trainer] [data] [run]")
+    t.add_argument("--vectors", metavar="FILE", help="pretrained word vectors (GloVe/word2vec text)")
+    t.add_argument("--epochs", type=int, help="maximum epochs (early stopping may end sooner)")
+    t.add_argument("--batch-size", type=int, help="trees per batch")
+    t.add_argument("--seed", type=int, help="seed of python, numpy and torch")
+    t.add_argument("--device", help="auto (default), cpu or cuda")
+    t.add_argument("--backend", choices=["native", "dgl"], help="tree batching backend")
+    t.add_argument("--data-path", metavar="DIR", help="where the corpus is (SST: the folder of train.txt ...)")
+    t.add_argument("--resume", metavar="DIR", help="continue the run in DIR where it stopped")
+    t.set_defaults(func=_cmd_train)
+
+    e = sub.add_parser("evaluate", help="metrics of a trained model",
+                       description="Evaluate a model directory on a split of its corpus.")
+    e.add_argument("dir", help="the model directory")
+    e.add_argument("--corpus", help="another corpus than the one it was trained on")
+    e.add_argument("--split", default="test", help="split to evaluate (default test)")
+    e.add_argument("--data-path", metavar="DIR", help="where the corpus is")
+    e.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+    e.add_argument("--json", action="store_true", help="print JSON")
+    e.set_defaults(func=_cmd_evaluate)
+
+    d = sub.add_parser("demo", help="the two lessons of the classic RNN tutorials",
+                       description="addition: an Elman RNN learns 8-bit binary addition; "
+                                   "gradients: exploding/vanishing products and gradient norms, "
+                                   "Elman RNN vs LSTM (a PNG with --out).")
+    d.add_argument("which", choices=["addition", "gradients"])
+    d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    d.add_argument("--out", metavar="FILE.png", help="gradients: where to write the plot")
+    d.set_defaults(func=_cmd_demo)
     return top
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "train":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.overrides = extra
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

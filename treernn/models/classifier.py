@@ -1,0 +1,131 @@
+"""Classifiers: an encoder (tree or chain) plus a softmax head that computes its own loss.
+
+Legend: B trees/sentences, N nodes in the batch, C classes, H_out encoder output size.
+
+Examples are :class:`~treernn.trees.Tree` objects whose node labels are class ids (int) or
+None (unlabeled). Tree classifiers predict a class for every node; chain classifiers predict
+one class per sentence (the root label).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from treernn.encoders.base import Encoder
+from treernn.errors import TreernnError
+from treernn.trees import Tree
+from treernn.vocab import Vocab
+
+
+class ModelError(TreernnError, ValueError):
+    """Bad model arguments or examples the model cannot take."""
+
+
+@dataclass
+class ClassifierOutput:
+    """What a classifier returns.
+
+    Attributes:
+        logits: ``(B, C)`` one row per sentence (the root for trees).
+        loss: mean cross-entropy over the trained positions (None without targets).
+        node_logits: ``(N, C)`` for tree classifiers (batch node order), else None.
+    """
+
+    logits: Tensor
+    loss: Optional[Tensor] = None
+    node_logits: Optional[Tensor] = None
+
+
+def _label_id(label: Any) -> int:
+    if label is None:
+        return -1
+    if isinstance(label, bool) or not isinstance(label, int):
+        raise ModelError(f"node labels must be class ids (int) or None, got {label!r}")
+    return label
+
+
+class TreeClassifier(nn.Module):
+    """A tree encoder with a softmax over every node (Tai et al. 2015, section 5.1).
+
+    Args:
+        encoder: a tree encoder (``forward(TreeBatch) -> EncoderOutput`` with per-node states).
+        num_classes: C.
+        dropout: dropout on the node states before the softmax.
+        loss_on: ``"all"``: every labeled node (SST trains on every phrase); ``"root"``: roots.
+    """
+
+    kind = "tree"
+
+    def __init__(self, encoder: Encoder, num_classes: int, dropout: float = 0.5,
+                 loss_on: Literal["all", "root"] = "all") -> None:
+        super().__init__()
+        if num_classes < 2:
+            raise ModelError(f"num_classes must be >= 2, got {num_classes}")
+        if loss_on not in ("all", "root"):
+            raise ModelError(f"loss_on must be 'all' or 'root', got {loss_on!r}")
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(encoder.get_output_dim(), num_classes)
+        self.loss_on = loss_on
+
+    def make_batch(self, trees: Sequence[Tree], vocab: Vocab, device: Any = None):
+        """(batch, targets) for ``trees``: targets are the per-node labels ``(N,)``, -1 unlabeled."""
+        from treernn.batching import batch_trees
+
+        batch = batch_trees(trees, vocab, label_fn=_label_id, device=device)
+        return batch, batch.labels
+
+    def forward(self, batch: Any, targets: Optional[Tensor] = None) -> ClassifierOutput:
+        """Inputs: a TreeBatch; targets ``(N,)`` long (-1 where unlabeled) or None.
+        Outputs: :class:`ClassifierOutput` with logits ``(B, C)`` and node_logits ``(N, C)``."""
+        out = self.encoder(batch)
+        node_logits = self.head(self.dropout(out.states))  # (N, C)
+        roots = batch.roots  # (B,)
+        logits = node_logits[roots]  # (B, C)
+        loss = None
+        if targets is not None:
+            if self.loss_on == "root":
+                loss = F.cross_entropy(logits, targets[roots], ignore_index=-1)
+            else:
+                loss = F.cross_entropy(node_logits, targets, ignore_index=-1)
+        return ClassifierOutput(logits=logits, loss=loss, node_logits=node_logits)
+
+
+class SequenceClassifier(nn.Module):
+    """A chain encoder with a softmax over its final (pooled) vector; one label per sentence.
+
+    Args:
+        encoder: a chain encoder (``forward(SequenceBatch) -> EncoderOutput``).
+        num_classes: C.
+        dropout: dropout on the final vector before the softmax.
+    """
+
+    kind = "sequence"
+
+    def __init__(self, encoder: Encoder, num_classes: int, dropout: float = 0.5) -> None:
+        super().__init__()
+        if num_classes < 2:
+            raise ModelError(f"num_classes must be >= 2, got {num_classes}")
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(encoder.get_output_dim(), num_classes)
+
+    def make_batch(self, trees: Sequence[Tree], vocab: Vocab, device: Any = None):
+        """(batch, targets): the sentences of ``trees`` and their root labels ``(B,)``."""
+        from treernn.batching.sequence import batch_sequences
+
+        batch = batch_sequences(trees, vocab, device=device)
+        targets = torch.tensor([_label_id(t.label) for t in trees], dtype=torch.long)
+        return batch, targets.to(device)
+
+    def forward(self, batch: Any, targets: Optional[Tensor] = None) -> ClassifierOutput:
+        """Inputs: a SequenceBatch; targets ``(B,)`` long or None. Outputs: logits ``(B, C)``."""
+        out = self.encoder(batch)
+        logits = self.head(self.dropout(out.final))  # (B, C)
+        loss = None if targets is None else F.cross_entropy(logits, targets, ignore_index=-1)
+        return ClassifierOutput(logits=logits, loss=loss)

@@ -1,0 +1,1 @@
+"""Cells: the maths of one step (chain cells) or one tree level (tree cells)."""

@@ -1,0 +1,628 @@
+"""Tree cells: the maths of one tree level, kept apart from the traversal order.
+
+A cell turns the states of a level's children into the states of the level's nodes. The
+traversal (:mod:`treernn.encoders.tree`: native levels or DGL frontiers) gathers the children
+and calls the cell once per level; the input projection runs once for all nodes::
+
+    xw = cell.project(x)                          # (n, G)  W x + b, for all nodes at once
+    h, c = cell.leaf(xw)                          # leaves: no children
+    h, c = cell.step(xw, h_kids, c_kids, mask)    # internal nodes
+    h, c = cell(x, h_kids, c_kids, mask)          # the same, in one call
+
+Legend: n nodes of the level, K child slots, E input size, H hidden size, G the size of the
+input projection. ``h_kids`` and ``c_kids`` are ``(n, K, H)``; child slot ``p`` holds the child
+at position ``p`` (so N-ary cells read the child position from the slot); ``mask`` ``(n, K)``
+bool marks real children. A padded slot (a node with fewer than K children) must hold zero
+states; the cells rely on that and do not read ``mask``. ``c`` is None for cells without a
+memory cell.
+
+Nodes without a token have ``x = 0``, i.e. the projection :meth:`TreeCell.empty_projection`
+(the bias): phrase-structure trees have inputs at the leaves only, dependency trees at every
+node.
+
+Fast path: the Tree-LSTM cells and :class:`RecursiveCell` also give a :class:`LevelKernel`
+(:meth:`TreeCell.kernel`): the same equations, written into preallocated buffers, with a
+hand-derived backward pass, so the native backend needs no autograd graph per level and
+computes the recurrent weight gradients in one matrix multiply over all levels. The tests
+check every kernel against autograd through :meth:`TreeCell.step`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from treernn.errors import TreeStructureError
+
+State = tuple[torch.Tensor, Optional[torch.Tensor]]
+
+# Out-of-place-into-`grad_input` forms of the activation derivatives (one kernel each):
+_sigmoid_backward = torch.ops.aten.sigmoid_backward.grad_input  # (g, y) -> g * y * (1 - y)
+_tanh_backward = torch.ops.aten.tanh_backward.grad_input  # (g, y) -> g * (1 - y^2)
+
+
+def binary_error(name: str) -> TreeStructureError:
+    """The error a binary-only cell raises for other trees (names the fix)."""
+    return TreeStructureError(
+        f"{name} needs binary trees (two children per internal node, tokens only at the "
+        "leaves); call tree.binarize() first (dependency trees: dependency_to_phrase())"
+    )
+
+
+class TreeCell(nn.Module):
+    """Base of the tree cells; see the module docstring for the calling convention.
+
+    Class attributes:
+        has_memory: the cell has a memory cell ``c`` (Tree-LSTMs).
+        arity: the exact number of children an internal node must have (2 for the binary
+            cells), or None for any number.
+        uses_internal_input: ``step`` reads ``xw`` (False for the Socher et al. cells, whose
+            compositions take no input).
+    """
+
+    has_memory = False
+    arity: Optional[int] = None
+    uses_internal_input = True
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        if input_size <= 0 or hidden_size <= 0:
+            raise ValueError(
+                f"{type(self).__name__}: input_size and hidden_size must be positive, "
+                f"got {input_size} and {hidden_size}"
+            )
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+
+    @property
+    def projection_size(self) -> int:
+        """G, the width of :meth:`project`'s output."""
+        raise NotImplementedError  # abstract
+
+    def project(self, x: torch.Tensor) -> torch.Tensor:
+        """``(n, E) -> (n, G)``: the input terms ``W x + b`` of every gate."""
+        raise NotImplementedError  # abstract
+
+    def empty_projection(self) -> torch.Tensor:
+        """``(G,)``: :meth:`project` of a zero input (a node without a token)."""
+        raise NotImplementedError  # abstract
+
+    def leaf(self, xw: torch.Tensor) -> State:
+        """States ``(n, H)`` of leaves from their projected inputs ``(n, G)``."""
+        raise NotImplementedError  # abstract
+
+    def step(
+        self,
+        xw: torch.Tensor,
+        h_kids: torch.Tensor,
+        c_kids: Optional[torch.Tensor],
+        mask: Optional[torch.Tensor] = None,
+    ) -> State:
+        """States ``(n, H)`` of internal nodes from their projected inputs ``(n, G)`` and their
+        children's states ``(n, K, H)``."""
+        raise NotImplementedError  # abstract
+
+    def kernel(self, num_nodes: int, like: torch.Tensor) -> Optional["LevelKernel"]:
+        """A :class:`LevelKernel` for a batch of ``num_nodes`` nodes (buffers like ``like``),
+        or None when the cell has none (the native backend then uses autograd per level)."""
+        return None
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        h_kids: Optional[torch.Tensor] = None,
+        c_kids: Optional[torch.Tensor] = None,
+        mask: Optional[torch.Tensor] = None,
+    ) -> State:
+        """One level.
+
+        Inputs:
+            x: ``(n, E)`` inputs (zeros at nodes without a token).
+            h_kids, c_kids: ``(n, K, H)`` children's states, or None for leaves.
+            mask: ``(n, K)`` bool, True at real children (optional, see module docstring).
+
+        Outputs: ``(h, c)``, each ``(n, H)``; ``c`` is None without a memory cell.
+        """
+        xw = self.project(x)
+        if h_kids is None or h_kids.size(1) == 0:
+            return self.leaf(xw)
+        return self.step(xw, h_kids, c_kids, mask)
+
+    def _check_arity(self, h_kids: torch.Tensor) -> None:
+        if self.arity is not None and h_kids.size(1) != self.arity:
+            raise binary_error(type(self).__name__)
+
+    def extra_repr(self) -> str:
+        return f"input_size={self.input_size}, hidden_size={self.hidden_size}"
+
+
+class LevelKernel:
+    """A cell's forward and hand-derived backward over the levels of one batch (no autograd).
+
+    The traversal owns the state buffers and gathers the children; rows are in level order,
+    level ``k`` is the row range ``lo:hi``, internal levels are ``k = 1, 2, ...``. Forward,
+    bottom-up::
+
+        leaf(xw, h, c)                             # once: the leaves, rows 0:n0
+        step(k, lo, hi, xw, h_kids, c_kids, h, c)  # each internal level, in order
+
+    ``xw`` ``(n, G)``: the level's projected inputs; ``h_kids``, ``c_kids`` ``(n, K, H)``:
+    freshly gathered children states (the kernel may keep them); ``h``, ``c`` ``(n, H)``: the
+    views the kernel writes the level's states into. Backward, top-down::
+
+        dh_kids, dc_kids = step_backward(k, lo, hi, dh, dc, d_xw)   # each internal level
+        leaf_backward(dh, dc, d_xw)
+        grads = param_grads(d_xw)                  # {parameter name: gradient}
+
+    ``dh``, ``dc`` ``(n, H)``: the complete gradients of the level's states (``dc`` may be
+    changed in place; None without memory); ``d_xw`` ``(n, G)``: the rows of the gradient of
+    ``xw``, written by the kernel; ``dh_kids``, ``dc_kids`` ``(n, K, H)``: the gradients for
+    the children (``dc_kids`` None without memory). ``param_grads`` gets the whole ``(N, G)``
+    gradient of ``xw`` and returns the gradients of the parameters used inside the levels,
+    each from one matrix multiply over all levels. Backward may run more than once.
+    """
+
+    def __init__(self, cell: TreeCell, num_nodes: int, like: torch.Tensor) -> None:
+        self.cell = cell
+        self.num_leaves = 0
+        self.saved: list[tuple] = []  # per internal level (index k - 1): kept for backward
+        self.grads: dict[int, tuple] = {}  # per internal level: kept for param_grads
+
+    def leaf(self, xw, h, c) -> None:
+        raise NotImplementedError  # abstract
+
+    def step(self, k, lo, hi, xw, h_kids, c_kids, h, c) -> None:
+        raise NotImplementedError  # abstract
+
+    def step_backward(self, k, lo, hi, dh, dc, d_xw):
+        raise NotImplementedError  # abstract
+
+    def leaf_backward(self, dh, dc, d_xw) -> None:
+        raise NotImplementedError  # abstract
+
+    def param_grads(self, d_xw) -> dict[str, torch.Tensor]:
+        raise NotImplementedError  # abstract
+
+    def _cat(self, i: int, source: Optional[dict] = None) -> torch.Tensor:
+        """Item ``i`` of every internal level, concatenated in level order."""
+        if source is None:
+            return torch.cat([saved[i] for saved in self.saved])
+        return torch.cat([source[k][i] for k in sorted(source)])
+
+
+def _uniform_(module: nn.Module, bound: float) -> None:
+    for p in module.parameters():
+        nn.init.uniform_(p, -bound, bound)
+
+
+# --------------------------------------------------------------------------- Tree-LSTMs
+class ChildSumTreeLSTMCell(TreeCell):
+    """Child-Sum Tree-LSTM (Tai et al. 2015, section 3.1, eqs. 2-8), any number of children.
+
+    Parameters (gate blocks in this order):
+        weight_ih ``(4H, E)``: ``[W_i; W_o; W_u; W_f]``; bias ``(4H,)``: ``[b_i; b_o; b_u; b_f]``.
+        weight_hh_iou ``(3H, H)``: ``[U_i; U_o; U_u]``; weight_hh_f ``(H, H)``: ``U_f``.
+
+    As in the paper: one forget gate per child, from that child's ``h_k``. Two matrix
+    multiplies per level (one for i, o, u from the child sum, one for the per-child forget
+    gates). Leaves are the equations with no children (``h~ = 0``, no forget term).
+    """
+
+    has_memory = True
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__(input_size, hidden_size)
+        H = hidden_size
+        self.weight_ih = nn.Parameter(torch.empty(4 * H, input_size))
+        self.bias = nn.Parameter(torch.empty(4 * H))
+        self.weight_hh_iou = nn.Parameter(torch.empty(3 * H, H))
+        self.weight_hh_f = nn.Parameter(torch.empty(H, H))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _uniform_(self, 1.0 / math.sqrt(self.hidden_size))
+
+    @property
+    def projection_size(self) -> int:
+        return 4 * self.hidden_size
+
+    def project(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight_ih, self.bias)  # (n, 4H): W x + b of eqs. 3-6
+
+    def empty_projection(self) -> torch.Tensor:
+        return self.bias
+
+    def leaf(self, xw: torch.Tensor) -> State:
+        H = self.hidden_size
+        io = torch.sigmoid(xw[:, : 2 * H])  # (n, 2H)  Tai et al. 2015, eqs. 3, 5 (h~ = 0)
+        u = torch.tanh(xw[:, 2 * H : 3 * H])  # (n, H)  Tai et al. 2015, eq. 6
+        c = io[:, :H] * u  # (n, H)  Tai et al. 2015, eq. 7 (no children)
+        h = io[:, H:] * torch.tanh(c)  # (n, H)  Tai et al. 2015, eq. 8
+        return h, c
+
+    def step(self, xw, h_kids, c_kids, mask=None) -> State:
+        H = self.hidden_size
+        h_sum = h_kids.sum(1)  # (n, H)  Tai et al. 2015, eq. 2
+        iou = torch.addmm(xw[:, : 3 * H], h_sum, self.weight_hh_iou.t())  # (n, 3H) eqs. 3, 5, 6
+        io = torch.sigmoid(iou[:, : 2 * H])  # (n, 2H)  Tai et al. 2015, eqs. 3, 5
+        u = torch.tanh(iou[:, 2 * H :])  # (n, H)  Tai et al. 2015, eq. 6
+        f = torch.sigmoid(  # (n, K, H)  Tai et al. 2015, eq. 4: one gate per child
+            torch.matmul(h_kids, self.weight_hh_f.t()) + xw[:, None, 3 * H :]
+        )
+        c = io[:, :H] * u + (f * c_kids).sum(1)  # (n, H)  Tai et al. 2015, eq. 7
+        h = io[:, H:] * torch.tanh(c)  # (n, H)  Tai et al. 2015, eq. 8
+        return h, c
+
+    def kernel(self, num_nodes: int, like: torch.Tensor) -> "LevelKernel":
+        return _ChildSumKernel(self, num_nodes, like)
+
+
+class _LSTMKernel(LevelKernel):
+    """Shared by the Tree-LSTM kernels: the output equations ``c = i * u + ...`` and
+    ``h = o * tanh(c)`` and their backward, on an activation buffer whose first 2H columns are
+    ``i, o`` (after the sigmoid) and whose column block ``u_cols`` is ``u`` (after the tanh)."""
+
+    u_cols: slice
+
+    def __init__(self, cell, num_nodes, like, width):
+        super().__init__(cell, num_nodes, like)
+        self.act = like.new_empty(num_nodes, width)  # (N, G) gate activations, level order
+        self.tanh_c = like.new_empty(num_nodes, cell.hidden_size)  # (N, H)
+
+    def _output(self, lo, hi, c, h):
+        H = self.cell.hidden_size
+        tc = torch.tanh(c, out=self.tanh_c[lo:hi])  # (n, H)
+        torch.mul(self.act[lo:hi, H : 2 * H], tc, out=h)  # h = o * tanh(c)  (eqs. 8 / 14)
+
+    def _output_backward(self, lo, hi, dh, dc, d_xw):
+        # Fills d_xw's i, o, u columns with the pre-activation gradients; dc += dL/dc via h.
+        H = self.cell.hidden_size
+        a, tc, u = self.act[lo:hi], self.tanh_c[lo:hi], self.act[lo:hi, self.u_cols]
+        dc.add_(_tanh_backward(dh * a[:, H : 2 * H], tc, grad_input=torch.empty_like(dh)))
+        torch.mul(dc, u, out=d_xw[:, :H])  # dL/di = dc * u
+        torch.mul(dh, tc, out=d_xw[:, H : 2 * H])  # dL/do = dh * tanh(c)
+        d_u = d_xw[:, self.u_cols]
+        torch.mul(dc, a[:, :H], out=d_u)  # dL/du = dc * i
+        _sigmoid_backward(d_xw[:, : 2 * H], a[:, : 2 * H], grad_input=d_xw[:, : 2 * H])
+        _tanh_backward(d_u, u, grad_input=d_u)
+
+    def leaf(self, xw, h, c):
+        H, n = self.cell.hidden_size, xw.size(0)
+        self.num_leaves = n
+        a = self.act[:n]
+        torch.sigmoid(xw[:, : 2 * H], out=a[:, : 2 * H])  # i, o  (eqs. 3, 5 / 9, 11)
+        torch.tanh(xw[:, self.u_cols], out=a[:, self.u_cols])  # u  (eqs. 6 / 12)
+        torch.mul(a[:, :H], a[:, self.u_cols], out=c)  # c = i * u, no children (eqs. 7 / 13)
+        self._output(0, n, c, h)
+
+    def leaf_backward(self, dh, dc, d_xw):
+        self._output_backward(0, self.num_leaves, dh, dc, d_xw)
+        d_xw[:, self.f_cols].zero_()  # leaves have no forget gates
+
+
+class _ChildSumKernel(_LSTMKernel):
+    """:class:`ChildSumTreeLSTMCell` (Tai et al. 2015, eqs. 2-8), hand-derived backward.
+
+    ``act`` columns: ``[i, o, u, (unused)]``; the forget gates are per child, kept per level.
+    """
+
+    def __init__(self, cell, num_nodes, like):
+        H = cell.hidden_size
+        self.u_cols = slice(2 * H, 3 * H)
+        self.f_cols = slice(3 * H, 4 * H)
+        super().__init__(cell, num_nodes, like, 4 * H)
+        self.u_iou = cell.weight_hh_iou.detach()  # (3H, H)
+        self.u_f = cell.weight_hh_f.detach()  # (H, H)
+
+    def step(self, k, lo, hi, xw, h_kids, c_kids, h, c):
+        H = self.cell.hidden_size
+        a = self.act[lo:hi, : 3 * H]  # (n, 3H)
+        h_sum = h_kids.sum(1)  # (n, H)  Tai et al. 2015, eq. 2
+        torch.addmm(xw[:, : 3 * H], h_sum, self.u_iou.t(), out=a)  # (n, 3H) eqs. 3, 5, 6
+        a[:, : 2 * H].sigmoid_()  # i, o  Tai et al. 2015, eqs. 3, 5
+        a[:, 2 * H :].tanh_()  # u  Tai et al. 2015, eq. 6
+        f = torch.matmul(h_kids, self.u_f.t())  # (n, K, H)  U_f h_k
+        f.add_(xw[:, None, 3 * H :]).sigmoid_()  # (n, K, H)  Tai et al. 2015, eq. 4
+        torch.mul(a[:, :H], a[:, 2 * H :], out=c)  # i * u
+        c.add_((f * c_kids).sum(1))  # + sum_k f_k * c_k  Tai et al. 2015, eq. 7
+        self._output(lo, hi, c, h)  # Tai et al. 2015, eq. 8
+        self.saved.append((h_kids, c_kids, f, h_sum))
+
+    def step_backward(self, k, lo, hi, dh, dc, d_xw):
+        H = self.cell.hidden_size
+        h_kids, c_kids, f, _ = self.saved[k - 1]
+        self._output_backward(lo, hi, dh, dc, d_xw)
+        dc_col = dc[:, None]  # (n, 1, H)
+        d_f = _sigmoid_backward(dc_col * c_kids, f, grad_input=torch.empty_like(f))  # (n, K, H)
+        torch.sum(d_f, 1, out=d_xw[:, 3 * H :])  # W_f x + b_f is shared by all children
+        dh_sum = torch.mm(d_xw[:, : 3 * H], self.u_iou)  # (n, H)
+        dh_kids = torch.matmul(d_f, self.u_f).add_(dh_sum[:, None])  # (n, K, H)
+        self.grads[k] = (d_f,)
+        return dh_kids, dc_col * f  # (n, K, H) each
+
+    def param_grads(self, d_xw):
+        if not self.saved:
+            return {}
+        H, n0 = self.cell.hidden_size, self.num_leaves
+        h_sum = self._cat(3)  # (N_int, H)
+        h_kids = self._cat(0).flatten(0, 1)  # (N_int * K, H)
+        d_f = self._cat(0, self.grads).flatten(0, 1)  # (N_int * K, H)
+        return {
+            "weight_hh_iou": torch.mm(d_xw[n0:, : 3 * H].t(), h_sum),  # (3H, H)
+            "weight_hh_f": torch.mm(d_f.t(), h_kids),  # (H, H)
+        }
+
+
+class NaryTreeLSTMCell(TreeCell):
+    """Binary (N = 2) N-ary Tree-LSTM (Tai et al. 2015, section 3.2, eqs. 9-14).
+
+    Parameters (gate blocks in this order; ``U^{(f)}_{kl}`` is the forget gate of child k read
+    from child l):
+        weight_ih ``(4H, E)``: ``[W_i; W_o; W_f; W_u]``; bias ``(4H,)``: ``[b_i; b_o; b_f; b_u]``.
+        weight_hh ``(5H, 2H)``: rows ``[i; o; f_1; f_2; u]``, columns ``[child 1 | child 2]``:
+        ``U^{(i)}_l = weight_hh[0:H, (l-1)H:lH]``, ``U^{(o)}_l = weight_hh[H:2H, ...]``,
+        ``U^{(f)}_{kl} = weight_hh[(1+k)H:(2+k)H, (l-1)H:lH]``, ``U^{(u)}_l = weight_hh[4H:5H, ...]``.
+
+    As in the paper, with full per-pair forget matrices ``U^{(f)}_{kl}`` and the input term
+    ``W^{(f)} x_j + b^{(f)}`` shared by both forget gates (eq. 10); unlike DGL's Tree-LSTM
+    example nothing is left out. All five gates of a level come from one matrix multiply
+    ``[h_1; h_2] @ weight_hh^T``. Leaves are the equations with zero children states.
+    Only binary trees: a node with another number of children raises an error naming
+    ``binarize``.
+    """
+
+    has_memory = True
+    arity = 2
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__(input_size, hidden_size)
+        H = hidden_size
+        self.weight_ih = nn.Parameter(torch.empty(4 * H, input_size))
+        self.bias = nn.Parameter(torch.empty(4 * H))
+        self.weight_hh = nn.Parameter(torch.empty(5 * H, 2 * H))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _uniform_(self, 1.0 / math.sqrt(self.hidden_size))
+
+    @property
+    def projection_size(self) -> int:
+        return 5 * self.hidden_size
+
+    def _expand(self, xw4: torch.Tensor) -> torch.Tensor:
+        # [i, o, f, u] -> [i, o, f, f, u]: W^(f) x_j + b^(f) serves both forget gates (eq. 10)
+        H = self.hidden_size
+        return torch.cat([xw4[..., : 3 * H], xw4[..., 2 * H :]], -1)
+
+    def project(self, x: torch.Tensor) -> torch.Tensor:
+        return self._expand(F.linear(x, self.weight_ih, self.bias))  # (n, 5H) eqs. 9-12
+
+    def empty_projection(self) -> torch.Tensor:
+        return self._expand(self.bias)
+
+    def leaf(self, xw: torch.Tensor) -> State:
+        H = self.hidden_size
+        io = torch.sigmoid(xw[:, : 2 * H])  # (n, 2H)  Tai et al. 2015, eqs. 9, 11 (no children)
+        u = torch.tanh(xw[:, 4 * H :])  # (n, H)  Tai et al. 2015, eq. 12
+        c = io[:, :H] * u  # (n, H)  Tai et al. 2015, eq. 13 (no children)
+        h = io[:, H:] * torch.tanh(c)  # (n, H)  Tai et al. 2015, eq. 14
+        return h, c
+
+    def step(self, xw, h_kids, c_kids, mask=None) -> State:
+        self._check_arity(h_kids)
+        H = self.hidden_size
+        n = h_kids.size(0)
+        gates = torch.addmm(xw, h_kids.reshape(n, 2 * H), self.weight_hh.t())  # (n, 5H) 9-12
+        sig = torch.sigmoid(gates[:, : 4 * H])  # (n, 4H) i, o, f_1, f_2: eqs. 9, 11, 10
+        u = torch.tanh(gates[:, 4 * H :])  # (n, H)  Tai et al. 2015, eq. 12
+        f = sig[:, 2 * H :].view(n, 2, H)  # (n, 2, H) f_j1, f_j2
+        c = sig[:, :H] * u + (f * c_kids).sum(1)  # (n, H)  Tai et al. 2015, eq. 13
+        h = sig[:, H : 2 * H] * torch.tanh(c)  # (n, H)  Tai et al. 2015, eq. 14
+        return h, c
+
+    def kernel(self, num_nodes: int, like: torch.Tensor) -> "LevelKernel":
+        return _NaryKernel(self, num_nodes, like)
+
+
+class _NaryKernel(_LSTMKernel):
+    """:class:`NaryTreeLSTMCell` (Tai et al. 2015, eqs. 9-14), hand-derived backward.
+
+    ``act`` columns: ``[i, o, f_1, f_2, u]``, so the gradient of ``xw`` is the gradient of the
+    gate pre-activations and ``weight_hh``'s gradient is one multiply over all levels.
+    """
+
+    def __init__(self, cell, num_nodes, like):
+        H = cell.hidden_size
+        self.u_cols = slice(4 * H, 5 * H)
+        self.f_cols = slice(2 * H, 4 * H)
+        super().__init__(cell, num_nodes, like, 5 * H)
+        self.u_hh = cell.weight_hh.detach()  # (5H, 2H)
+
+    def step(self, k, lo, hi, xw, h_kids, c_kids, h, c):
+        self.cell._check_arity(h_kids)
+        H, n = self.cell.hidden_size, hi - lo
+        h_cat = h_kids.view(n, 2 * H)  # (n, 2H)  [h_j1; h_j2]
+        a = self.act[lo:hi]  # (n, 5H)
+        torch.addmm(xw, h_cat, self.u_hh.t(), out=a)  # (n, 5H)  Tai et al. 2015, eqs. 9-12
+        a[:, : 4 * H].sigmoid_()  # i, o, f_1, f_2  Tai et al. 2015, eqs. 9, 11, 10
+        a[:, 4 * H :].tanh_()  # u  Tai et al. 2015, eq. 12
+        torch.mul(a[:, :H], a[:, 4 * H :], out=c)  # i * u
+        c.addcmul_(a[:, 2 * H : 3 * H], c_kids[:, 0])  # + f_j1 c_j1  Tai et al. 2015, eq. 13
+        c.addcmul_(a[:, 3 * H : 4 * H], c_kids[:, 1])  # + f_j2 c_j2
+        self._output(lo, hi, c, h)  # Tai et al. 2015, eq. 14
+        self.saved.append((h_cat, c_kids))
+
+    def step_backward(self, k, lo, hi, dh, dc, d_xw):
+        H, n = self.cell.hidden_size, hi - lo
+        _, c_kids = self.saved[k - 1]
+        self._output_backward(lo, hi, dh, dc, d_xw)
+        f = self.act[lo:hi, 2 * H : 4 * H].view(n, 2, H)  # (n, 2, H)
+        d_f = d_xw[:, 2 * H : 4 * H].view(n, 2, H)  # (n, 2, H)
+        dc_col = dc[:, None]  # (n, 1, H)
+        torch.mul(dc_col, c_kids, out=d_f)  # dL/df_jk = dc_j * c_jk
+        _sigmoid_backward(d_f, f, grad_input=d_f)
+        dh_kids = torch.mm(d_xw, self.u_hh).view(n, 2, H)  # (n, 2, H)
+        return dh_kids, dc_col * f  # (n, 2, H) each
+
+    def param_grads(self, d_xw):
+        if not self.saved:
+            return {}
+        h_cat = self._cat(0)  # (N_int, 2H) level order
+        return {"weight_hh": torch.mm(d_xw[self.num_leaves :].t(), h_cat)}  # (5H, 2H)
+
+
+# --------------------------------------------------------------------------- Socher et al.
+class _SocherCell(TreeCell):
+    """Shared parts of the Socher et al. cells: leaves and the binary check.
+
+    Leaves: the word vector is the leaf state, as in the papers, when ``input_size ==
+    hidden_size`` (``h = x``); otherwise (a deviation, needed to read e.g. 300-d vectors into
+    a smaller state) a leaf transform ``h = tanh(W_leaf x + b_leaf)``.
+    Internal nodes take no input (the papers' compositions have none).
+    """
+
+    arity = 2
+    uses_internal_input = False
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__(input_size, hidden_size)
+        if input_size != hidden_size:
+            self.weight_leaf = nn.Parameter(torch.empty(hidden_size, input_size))
+            self.bias_leaf = nn.Parameter(torch.empty(hidden_size))
+        else:
+            self.register_parameter("weight_leaf", None)
+            self.register_parameter("bias_leaf", None)
+
+    @property
+    def projection_size(self) -> int:
+        return self.hidden_size
+
+    def project(self, x: torch.Tensor) -> torch.Tensor:
+        if self.weight_leaf is None:
+            return x  # (n, H) the word vector itself
+        return F.linear(x, self.weight_leaf, self.bias_leaf)  # (n, H)
+
+    def empty_projection(self) -> torch.Tensor:
+        if self.weight_leaf is None:
+            return self.bias.new_zeros(self.hidden_size)  # (H,) on the module's device
+        return self.bias_leaf
+
+    def leaf(self, xw: torch.Tensor) -> State:
+        return (xw if self.weight_leaf is None else torch.tanh(xw)), None
+
+    def extra_repr(self) -> str:
+        leaf = "identity" if self.weight_leaf is None else "tanh(W_leaf x + b_leaf)"
+        return super().extra_repr() + f", leaf={leaf}"
+
+
+class RecursiveCell(_SocherCell):
+    """The recursive neural network composition (Socher et al. 2011): ``p = tanh(W[c1; c2] + b)``.
+
+    Parameters: weight ``(H, 2H)``, bias ``(H,)`` (and the leaf transform, see
+    :class:`_SocherCell`). Binary trees only.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__(input_size, hidden_size)
+        H = hidden_size
+        self.weight = nn.Parameter(torch.empty(H, 2 * H))
+        self.bias = nn.Parameter(torch.empty(H))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _uniform_(self, 1.0 / math.sqrt(self.hidden_size))
+
+    def step(self, xw, h_kids, c_kids=None, mask=None) -> State:
+        self._check_arity(h_kids)
+        n = h_kids.size(0)
+        z = h_kids.reshape(n, 2 * self.hidden_size)  # (n, 2H)  [c1; c2]
+        return torch.tanh(torch.addmm(self.bias, z, self.weight.t())), None  # Socher et al. 2011
+
+    def kernel(self, num_nodes: int, like: torch.Tensor) -> "LevelKernel":
+        return _RecursiveKernel(self, num_nodes, like)
+
+
+class _RecursiveKernel(LevelKernel):
+    """:class:`RecursiveCell` (Socher et al. 2011) with a hand-derived backward."""
+
+    def __init__(self, cell, num_nodes, like):
+        super().__init__(cell, num_nodes, like)
+        self.weight = cell.weight.detach()  # (H, 2H)
+        self.bias = cell.bias.detach()  # (H,)
+        self.leaf_h: Optional[torch.Tensor] = None
+
+    def leaf(self, xw, h, c):
+        self.num_leaves = xw.size(0)
+        if self.cell.weight_leaf is None:
+            h.copy_(xw)  # h = x, the word vector
+        else:
+            torch.tanh(xw, out=h)  # h = tanh(W_leaf x + b_leaf)
+        self.leaf_h = h
+
+    def step(self, k, lo, hi, xw, h_kids, c_kids, h, c):
+        self.cell._check_arity(h_kids)
+        z = h_kids.view(hi - lo, -1)  # (n, 2H)  [c1; c2]
+        torch.addmm(self.bias, z, self.weight.t(), out=h).tanh_()  # Socher et al. 2011
+        self.saved.append((z, h))
+
+    def step_backward(self, k, lo, hi, dh, dc, d_xw):
+        z, h = self.saved[k - 1]
+        d_pre = _tanh_backward(dh, h, grad_input=torch.empty_like(dh))  # (n, H)
+        d_xw.zero_()  # internal nodes take no input
+        self.grads[k] = (d_pre,)
+        return torch.mm(d_pre, self.weight).view(hi - lo, 2, -1), None  # (n, 2, H)
+
+    def leaf_backward(self, dh, dc, d_xw):
+        if self.cell.weight_leaf is None:
+            d_xw.copy_(dh)
+        else:
+            _tanh_backward(dh, self.leaf_h, grad_input=d_xw)
+
+    def param_grads(self, d_xw):
+        if not self.saved:
+            return {}
+        d_pre = self._cat(0, self.grads)  # (N_int, H)
+        return {"weight": torch.mm(d_pre.t(), self._cat(0)), "bias": d_pre.sum(0)}
+
+
+class RNTNCell(_SocherCell):
+    """The recursive neural tensor network (Socher et al. 2013, eq. 2):
+    ``p = tanh([c1; c2]^T V^{[1:H]} [c1; c2] + W [c1; c2] + b)``.
+
+    Parameters: weight_v ``(H, 2H, 2H)`` (slice ``k`` is ``V^{[k]}``), weight ``(H, 2H)``,
+    bias ``(H,)`` (and the leaf transform, see :class:`_SocherCell`). Binary trees only.
+    ``V`` is initialized uniformly in ``±1/(2H)`` (small, so the quadratic term does not
+    saturate tanh at the start), the other weights in ``±1/sqrt(H)``. No level kernel: the
+    native backend differentiates it with autograd per level.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__(input_size, hidden_size)
+        H = hidden_size
+        self.weight_v = nn.Parameter(torch.empty(H, 2 * H, 2 * H))
+        self.weight = nn.Parameter(torch.empty(H, 2 * H))
+        self.bias = nn.Parameter(torch.empty(H))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _uniform_(self, 1.0 / math.sqrt(self.hidden_size))
+        nn.init.uniform_(self.weight_v, -0.5 / self.hidden_size, 0.5 / self.hidden_size)
+
+    def step(self, xw, h_kids, c_kids=None, mask=None) -> State:
+        self._check_arity(h_kids)
+        n = h_kids.size(0)
+        z = h_kids.reshape(n, 2 * self.hidden_size)  # (n, 2H)  [c1; c2]
+        quad = F.bilinear(z, z, self.weight_v)  # (n, H)  z^T V^[k] z  Socher et al. 2013, eq. 2
+        return torch.tanh(torch.addmm(quad + self.bias, z, self.weight.t())), None  # eq. 2
+
+
+TREE_CELLS: dict[str, type[TreeCell]] = {
+    "nary-tree-lstm": NaryTreeLSTMCell,
+    "child-sum-tree-lstm": ChildSumTreeLSTMCell,
+    "rnn": RecursiveCell,
+    "rntn": RNTNCell,
+}

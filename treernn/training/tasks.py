@@ -1,0 +1,107 @@
+"""Tasks: a corpus turned into labeled trees for training (class ids on the nodes).
+
+Every task gives :class:`Dataset`: splits of :class:`~treernn.trees.Tree` objects whose node
+labels are class ids (``int``) or None (unlabeled). The root label is the sentence label.
+
+- ``sst``: the Stanford Sentiment Treebank, 5 classes or binary, every phrase labeled;
+- ``ambiguity-arith``, ``ambiguity-attach``: the bundled structural-ambiguity corpus
+  (``corpora/ambiguity``), one example per parse, only the root labeled;
+- ``tsv:DIR``: any directory with ``train.tsv``, ``dev.tsv``, ``test.tsv`` in the labeled-tree
+  TSV format (label<TAB>tree), only the root labeled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from treernn.errors import CorpusError
+from treernn.trees import Tree
+
+REPO_CORPORA = Path(__file__).resolve().parents[2] / "corpora"
+AMBIGUITY_DIR = REPO_CORPORA / "ambiguity"
+TASKS = ("sst", "ambiguity-arith", "ambiguity-attach", "tsv:DIR")
+
+
+@dataclass
+class Dataset:
+    """Labeled trees per split.
+
+    Attributes:
+        name: the task name.
+        label_names: class id -> name.
+        splits: split name -> trees (``train``, ``dev``, ``test`` and possibly more, such as
+            ``test_long``).
+        ambiguous: split name -> one flag per tree: its word sequence has parses with other
+            labels (ambiguity corpora only).
+    """
+
+    name: str
+    label_names: list[str]
+    splits: dict[str, list[Tree]]
+    ambiguous: dict[str, list[bool]] = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.label_names)
+
+
+def _root_labeled(tree: Tree, label: int) -> Tree:
+    """A copy of ``tree`` with every node unlabeled but the root, which gets ``label``."""
+    out = tree.map(label=lambda _: None)
+    out.label = label
+    return out
+
+
+def load_tsv_task(directory: Path, name: str, label_names: Optional[list[str]] = None,
+                  skip_bad: bool = False) -> Dataset:
+    """A labeled-tree TSV directory (``train.tsv``, ``dev.tsv``, ``test.tsv``, optional
+    ``*.meta.tsv`` with ambiguity counts, other ``*.tsv`` files as extra test splits)."""
+    from treernn.corpora import read_labeled_trees
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise CorpusError(f"corpus directory not found: {directory}")
+    files = {p.name[:-4]: p for p in sorted(directory.glob("*.tsv")) if not p.name.endswith(".meta.tsv")}
+    missing = [s for s in ("train", "dev", "test") if s not in files]
+    if missing:
+        raise CorpusError(f"{directory} has no {', '.join(s + '.tsv' for s in missing)}")
+    raw = {split: read_labeled_trees(path, skip_bad=skip_bad).items for split, path in files.items()}
+    if label_names is None:
+        label_names = sorted({item.label for items in raw.values() for item in items},
+                             key=lambda s: (not s.isdigit(), int(s) if s.isdigit() else 0, s))
+    index = {name: i for i, name in enumerate(label_names)}
+    splits, ambiguous = {}, {}
+    for split, items in raw.items():
+        unknown = sorted({it.label for it in items} - set(index))
+        if unknown:
+            raise CorpusError(f"{files[split]}: labels {unknown} do not occur in train/dev/test")
+        splits[split] = [_root_labeled(it.tree, index[it.label]) for it in items]
+        meta = directory / f"{split}.meta.tsv"
+        if meta.exists() and not skip_bad:
+            flags = [int(line.split("\t")[2]) > 1 for line in meta.read_text().splitlines() if line]
+            if len(flags) != len(items):
+                raise CorpusError(f"{meta} has {len(flags)} lines for {len(items)} examples")
+            ambiguous[split] = flags
+    ordered = {s: splits[s] for s in ("train", "dev", "test")}
+    ordered.update({s: t for s, t in splits.items() if s not in ordered})
+    return Dataset(name, label_names, ordered, ambiguous)
+
+
+def load_task(corpus: str, path: Optional[str] = None, classes: int = 5,
+              skip_bad: bool = False) -> Dataset:
+    """The :class:`Dataset` of a corpus name (see the module docstring)."""
+    if corpus == "sst":
+        from treernn.corpora import load_sst
+
+        sst = load_sst(path, classes=classes, skip_bad=skip_bad)
+        names = (["very negative", "negative", "neutral", "positive", "very positive"]
+                 if classes == 5 else ["negative", "positive"])
+        return Dataset(f"sst-{classes}", names, dict(sst.splits()))
+    if corpus in ("ambiguity-arith", "ambiguity-attach"):
+        base = Path(path) if path else AMBIGUITY_DIR
+        return load_tsv_task(base / corpus.split("-", 1)[1], corpus, skip_bad=skip_bad)
+    if corpus.startswith("tsv:"):
+        return load_tsv_task(Path(corpus[4:]), corpus, skip_bad=skip_bad)
+    raise CorpusError(f"unknown corpus {corpus!r}; known: {', '.join(TASKS)}")

@@ -1,0 +1,272 @@
+"""A generic trainer: it knows nothing about trees.
+
+It takes a model whose ``forward(batch, targets)`` returns an object with ``.loss``, a list
+of training items, a ``make_batch(items) -> (batch, targets)`` function and an
+``evaluate(model) -> dict`` function, and runs epochs with AdaGrad / Adam / SGD, a separate
+learning rate for embeddings, weight decay, gradient clipping, early stopping on a dev
+metric, learning-rate decay, progress bars, a JSON log line per epoch and a checkpoint after
+every epoch that ``resume`` continues from.
+
+Determinism: the shuffle order and the torch RNG (dropout) of epoch ``e`` are seeded from
+``(seed, e)``, so a run resumed from the checkpoint of epoch ``e - 1`` continues exactly as
+the uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from treernn.errors import TreernnError
+from treernn.training import checkpoint as ckpt
+
+
+class TrainingError(TreernnError):
+    """Training cannot go on (bad settings, a non-finite loss, an unusable resume directory)."""
+
+
+OPTIMIZERS = ("adagrad", "adam", "sgd")
+
+
+@dataclass
+class TrainConfig:
+    """Trainer settings (saved beside the model in ``config.json``).
+
+    Defaults follow Tai et al. (2015): AdaGrad, lr 0.05, embedding lr 0.1, L2 1e-4, batch 25.
+    ``weight_decay`` applies to every parameter except the word embeddings (Tai et al.
+    regularise the model weights; the embeddings are fine-tuned with their own rate).
+    """
+
+    optimizer: str = "adagrad"
+    lr: float = 0.05
+    embedding_lr: Optional[float] = 0.1
+    weight_decay: float = 1e-4
+    clip_norm: Optional[float] = 5.0
+    epochs: int = 10
+    batch_size: int = 25
+    patience: Optional[int] = 5
+    lr_decay: Optional[float] = None
+    seed: int = 0
+    select_metric: str = "accuracy"
+    skip_nonfinite: bool = False
+    progress: bool = True
+
+    def check(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise TrainingError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        for name in ("lr", "batch_size", "epochs"):
+            if getattr(self, name) <= 0:
+                raise TrainingError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.lr_decay is not None and not 0 < self.lr_decay <= 1:
+            raise TrainingError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _epoch_seed(seed: int, epoch: int) -> int:
+    return (seed * 1_000_003 + epoch * 7919) % 2**63
+
+
+def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """The optimizer, with the word embeddings in their own parameter group."""
+    emb, rest = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (emb if name.endswith("embedding.weight") else rest).append(param)
+    groups = [{"params": rest, "weight_decay": config.weight_decay, "name": "model"}]
+    if emb:
+        groups.append({"params": emb, "weight_decay": 0.0, "name": "embedding",
+                       "lr": config.embedding_lr if config.embedding_lr is not None else config.lr})
+    if config.optimizer == "adagrad":
+        return torch.optim.Adagrad(groups, lr=config.lr)
+    if config.optimizer == "adam":
+        return torch.optim.Adam(groups, lr=config.lr)
+    return torch.optim.SGD(groups, lr=config.lr)
+
+
+@dataclass
+class TrainState:
+    """What the trainer records after each epoch (``trainer_state.json``)."""
+
+    epoch: int = 0  # epochs completed
+    best_epoch: int = 0
+    best_metric: float = -math.inf
+    bad_epochs: int = 0
+    history: list = field(default_factory=list)
+    stopped_early: bool = False
+
+
+class Trainer:
+    """Trains ``model`` and writes its model directory ``out_dir`` after every epoch.
+
+    Args:
+        model: ``forward(batch, targets) -> output`` with ``output.loss`` a scalar tensor.
+        config: :class:`TrainConfig`.
+        out_dir: the model directory (None: keep nothing on disk).
+        save_extra: called with ``out_dir`` whenever the best model is written, to add the
+            files that describe the model (``config.json``, ``vocab.json``).
+        log: where progress lines go (stderr by default).
+    """
+
+    def __init__(self, model: nn.Module, config: TrainConfig, out_dir: Optional[Path] = None,
+                 save_extra: Optional[Callable[[Path], None]] = None,
+                 log: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> None:
+        config.check()
+        self.model = model
+        self.config = config
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.save_extra = save_extra
+        self.log = log
+        self.optimizer = build_optimizer(model, config)
+        self.state = TrainState()
+        if self.out_dir is not None:
+            try:
+                self.out_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise TrainingError(f"cannot create {self.out_dir}: {exc.strerror or exc}") from None
+            probe = self.out_dir / ".write-test"
+            try:
+                probe.write_bytes(b"")
+                probe.unlink()
+            except OSError as exc:
+                raise TrainingError(f"cannot write in {self.out_dir}: {exc.strerror or exc}") from None
+
+    # ------------------------------------------------------------------ checkpoints
+    def _save(self, improved: bool) -> None:
+        if self.out_dir is None:
+            return
+        d, e = self.out_dir, self.state.epoch
+        weights = {k: v for k, v in self.model.state_dict().items()}
+        if improved:
+            ckpt.save_tensors(d / ckpt.WEIGHTS, weights, {"epoch": str(e)})
+            if self.save_extra is not None:
+                self.save_extra(d)
+        # Resume files carry the epoch in their names; trainer_state.json, written last, is
+        # the commit point that says which ones are current.
+        ckpt.save_tensors(d / f"last-{e}.safetensors", weights)
+        tensors, rest = ckpt.optimizer_to_tensors(self.optimizer)
+        ckpt.save_tensors(d / f"optimizer-{e}.safetensors", tensors)
+        state = asdict(self.state)
+        state.update(optimizer=rest, train_config=asdict(self.config),
+                     format_version=ckpt.FORMAT_VERSION)
+        ckpt.atomic_write_json(d / ckpt.TRAINER_STATE, state)
+        # The log is rewritten whole from the history, so it always matches the state.
+        ckpt.atomic_write_bytes(d / ckpt.LOG, "".join(json.dumps(r) + "\n" for r in self.state.history).encode())
+        for old in list(d.glob("last-*.safetensors")) + list(d.glob("optimizer-*.safetensors")):
+            if old.name not in (f"last-{e}.safetensors", f"optimizer-{e}.safetensors"):
+                old.unlink(missing_ok=True)
+
+    def resume(self) -> None:
+        """Continue from ``out_dir``'s last completed epoch (weights, optimizer, history)."""
+        if self.out_dir is None or not (self.out_dir / ckpt.TRAINER_STATE).exists():
+            raise TrainingError(f"nothing to resume in {self.out_dir}: no {ckpt.TRAINER_STATE}")
+        ckpt.refuse_pickles(self.out_dir)
+        saved = ckpt.read_json(self.out_dir / ckpt.TRAINER_STATE)
+        e = saved["epoch"]
+        weights = ckpt.load_tensors(self.out_dir / f"last-{e}.safetensors")
+        device = next(self.model.parameters()).device
+        try:
+            self.model.load_state_dict({k: v.to(device) for k, v in weights.items()})
+        except RuntimeError as exc:
+            raise TrainingError(f"{self.out_dir}: the saved weights do not fit this model "
+                                f"({str(exc).splitlines()[0]})") from None
+        opt = ckpt.load_tensors(self.out_dir / f"optimizer-{e}.safetensors", device=device)
+        ckpt.optimizer_from_tensors(self.optimizer, opt, saved["optimizer"])
+        self.state = TrainState(**{k: saved[k] for k in asdict(TrainState()).keys()})
+        self.log(f"resuming after epoch {e} from {self.out_dir}")
+
+    # ------------------------------------------------------------------ training
+    def fit(self, train: Sequence[Any], make_batch: Callable[[Sequence[Any]], tuple],
+            evaluate: Callable[[nn.Module], dict]) -> TrainState:
+        """Train for ``config.epochs`` epochs (from the current state), selecting on dev.
+
+        Args:
+            train: the training items (anything ``make_batch`` takes).
+            make_batch: items -> (batch, targets), already on the model's device.
+            evaluate: model -> metrics dict with ``config.select_metric`` (higher is better).
+        """
+        cfg = self.config
+        if len(train) == 0:
+            raise TrainingError("no training items")
+        while self.state.epoch < cfg.epochs and not self.state.stopped_early:
+            epoch = self.state.epoch + 1
+            seed = _epoch_seed(cfg.seed, epoch)
+            torch.manual_seed(seed)
+            order = np.random.default_rng(seed).permutation(len(train))
+            self.model.train()
+            start = time.perf_counter()
+            total_loss, total_items, skipped = 0.0, 0, 0
+            batches = range(0, len(train), cfg.batch_size)
+            bar = None
+            if cfg.progress and sys.stderr.isatty():
+                from tqdm import tqdm
+
+                bar = tqdm(total=len(batches), desc=f"epoch {epoch}", leave=False, file=sys.stderr)
+            for b0 in batches:
+                items = [train[i] for i in order[b0:b0 + cfg.batch_size]]
+                batch, targets = make_batch(items)
+                out = self.model(batch, targets)
+                loss = out.loss
+                loss_value = float(loss.detach())
+                if not math.isfinite(loss_value):
+                    if cfg.skip_nonfinite:
+                        skipped += 1
+                        self.optimizer.zero_grad(set_to_none=True)
+                        continue
+                    raise TrainingError(
+                        f"non-finite loss ({loss_value}) in epoch {epoch}; the last good checkpoint "
+                        f"is kept (lower the learning rate, or pass --trainer.skip_nonfinite true)")
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.clip_norm:
+                    nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip_norm)
+                self.optimizer.step()
+                total_loss += loss_value * len(items)
+                total_items += len(items)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{total_loss / max(total_items, 1):.4f}")
+            if bar is not None:
+                bar.close()
+            train_seconds = time.perf_counter() - start
+            self.model.eval()
+            with torch.no_grad():
+                metrics = evaluate(self.model)
+            if cfg.select_metric not in metrics:
+                raise TrainingError(f"evaluate() gave no {cfg.select_metric!r} (got {sorted(metrics)})")
+            value = metrics[cfg.select_metric]
+            improved = value > self.state.best_metric
+            self.state.epoch = epoch
+            if improved:
+                self.state.best_metric, self.state.best_epoch, self.state.bad_epochs = value, epoch, 0
+            else:
+                self.state.bad_epochs += 1
+                if cfg.patience is not None and self.state.bad_epochs >= cfg.patience:
+                    self.state.stopped_early = True
+            if cfg.lr_decay is not None:
+                for group in self.optimizer.param_groups:
+                    group["lr"] *= cfg.lr_decay
+            record = {"epoch": epoch, "train_loss": total_loss / max(total_items, 1),
+                      "train_seconds": round(train_seconds, 3),
+                      "sentences_per_second": round(total_items / max(train_seconds, 1e-9), 1),
+                      "skipped_batches": skipped, "dev": metrics, "best_epoch": self.state.best_epoch}
+            self.state.history.append(record)
+            self.log(json.dumps(record))
+            self._save(improved)
+        return self.state
