@@ -120,3 +120,29 @@ def test_pickles_and_corrupt_files_refused(tiny_corpus, tmp_path, capsys):
     (out / "model.pt").write_bytes(b"x")
     assert main(["evaluate", str(out)]) == 2
     assert "pickle" in capsys.readouterr().err
+
+
+def test_compare_writes_table_json_and_plot(tmp_path, capsys):
+    """`treernn compare ambiguity` on a tiny copy of the corpus (a few lines of each file)."""
+    from conftest import ROOT
+
+    src = ROOT / "corpora" / "ambiguity"
+    tiny = tmp_path / "amb"
+    for sub in ("arith", "attach"):
+        (tiny / sub).mkdir(parents=True)
+        for f in (src / sub).glob("*.tsv"):
+            (tiny / sub / f.name).write_text("".join(f.read_text().splitlines(True)[:24]))
+    out = tmp_path / "cmp"
+    code = main(["compare", "ambiguity", "--models", "tree-lstm,lstm", "--seeds", "2", "--epochs", "1",
+                 "--data-path", str(tiny), "--out", str(out), "--device", "cpu"])
+    assert code == 0
+    table = (out / "ambiguity.md").read_text()
+    assert "| Tree-LSTM (N-ary) |" in table and "| LSTM |" in table
+    data = json.loads((out / "ambiguity.json").read_text())
+    assert set(data["runs"]) == {f"{t}/{m}/{s}" for t in ("arith", "attach") for m in ("tree-lstm", "lstm") for s in (0, 1)}
+    assert (out / "ambiguity-curves.png").read_bytes()[:4] == b"\x89PNG"
+    # finished runs are reused: a second call trains nothing
+    capsys.readouterr()
+    assert main(["compare", "ambiguity", "--models", "tree-lstm,lstm", "--seeds", "2", "--epochs", "1",
+                 "--data-path", str(tiny), "--out", str(out), "--device", "cpu"]) == 0
+    assert "== ambiguity" not in capsys.readouterr().err

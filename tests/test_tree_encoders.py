@@ -100,8 +100,8 @@ def _ref_node(cell, node, x, kids):
     zeros = x.new_zeros(Hh)
     if isinstance(cell, NaryTreeLSTMCell):
         W, b, U = cell.weight_ih, cell.bias, cell.weight_hh
-        Wi, Wo, Wf, Wu = W.split(Hh)
-        bi, bo, bf, bu = b.split(Hh)
+        Wi, Wo, Wu, Wf = W.split(Hh)
+        bi, bo, bu, bf = b.split(Hh)
         hs = [k[0] for k in kids] or [zeros, zeros]
         cs = [k[1] for k in kids] or [zeros, zeros]
 
@@ -316,15 +316,15 @@ def test_chain_tree_equals_sequence_loop(backend):
     cell = enc.cell
     W, b, U = cell.weight_ih, cell.bias, cell.weight_hh
     x = enc.embedding.weight[torch.tensor(VOCAB.encode(tokens))]  # (L, E)
-    g = x @ W.t() + b  # (L, 4H): [i, o, f, u] input terms
-    i, o, _, u = g.split(H, 1)
+    g = x @ W.t() + b  # (L, 4H): [i, o, u, f] input terms
+    i, o, u, _ = g.split(H, 1)  # leaves have no forget gate
     leaf_c = torch.sigmoid(i) * torch.tanh(u)
     leaf_h = torch.sigmoid(o) * torch.tanh(leaf_c)
     h, c = leaf_h[-1], leaf_c[-1]
     internal = []
     for t in range(len(tokens) - 2, -1, -1):  # internal node joining w_t and the chain after it
         pre = U @ torch.cat([leaf_h[t], h])  # (5H,) [i, o, f_1, f_2, u]; no input inside
-        bi, bo, bf, bu = b.split(H)
+        bi, bo, bu, bf = b.split(H)
         gi, go, gf1, gf2, gu = pre.split(H)
         c = (torch.sigmoid(gi + bi) * torch.tanh(gu + bu)
              + torch.sigmoid(gf1 + bf) * leaf_c[t] + torch.sigmoid(gf2 + bf) * c)
@@ -436,3 +436,30 @@ def test_nary_loss_on_every_node_trains():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_importing_batching_and_native_encoder_does_not_import_dgl():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch\n"
+        "from treernn.batching import batch_trees\n"
+        "from treernn.encoders.tree import TreeEncoder\n"
+        "from treernn.trees import from_ptb\n"
+        "from treernn.vocab import Vocab\n"
+        "t = from_ptb('(1 (2 a) (3 b))', label_type=int)\n"
+        "TreeEncoder(4, 3, 2)(batch_trees([t], Vocab(['a', 'b'])))\n"
+        "assert 'dgl' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_dgl_on_cuda_with_a_cpu_build_points_to_the_native_backend():
+    from treernn._dgl import DGLUnavailableError, _dgl_has_cuda, import_dgl
+
+    dgl = import_dgl()
+    if _dgl_has_cuda(dgl):
+        pytest.skip("this DGL build has CUDA")
+    with pytest.raises(DGLUnavailableError, match="--backend native"):
+        import_dgl("cuda")

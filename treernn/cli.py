@@ -210,6 +210,20 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from treernn.training.compare import compare
+
+    models = args.models.split(",") if args.models else None
+    pairs = _overrides(args.overrides)
+    if args.epochs is not None:
+        pairs.append(("trainer.epochs", str(args.epochs)))
+    if args.device is not None:
+        pairs.append(("run.device", args.device))
+    compare(args.experiment, models, args.seeds, args.out, args.data_path, args.vectors, pairs,
+            log=lambda m: print(m, file=sys.stderr))
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from treernn import demos
 
@@ -290,6 +304,25 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print JSON")
     e.set_defaults(func=_cmd_evaluate)
 
+    from treernn.training.compare import AMBIGUITY_PRESETS, SST_PRESETS
+
+    m = sub.add_parser(
+        "compare", help="train tree and sequence models and compare them",
+        description="Train each model for each seed on an experiment; write OUT/<experiment>.md "
+                    "(table), .json and -curves.png (dev learning curves). Finished runs are "
+                    "reused, so an interrupted comparison continues. Settings can be overridden "
+                    "with --SECTION.KEY VALUE for every run.")
+    m.add_argument("experiment", choices=["sst", "ambiguity"])
+    m.add_argument("--models", help="comma-separated; sst: " + ",".join(SST_PRESETS)
+                   + "; ambiguity: " + ",".join(AMBIGUITY_PRESETS) + " (default: all)")
+    m.add_argument("--seeds", type=int, default=1, help="seeds per model (default 1)")
+    m.add_argument("--out", default="runs/compare", help="output directory (default runs/compare)")
+    m.add_argument("--epochs", type=int, help="maximum epochs per run")
+    m.add_argument("--device", help="auto (default), cpu or cuda")
+    m.add_argument("--data-path", metavar="DIR", help="SST folder (default: $TREERNN_DATA, cache, download)")
+    m.add_argument("--vectors", metavar="FILE", help="word vectors for sst (GloVe/word2vec text)")
+    m.set_defaults(func=_cmd_compare)
+
     d = sub.add_parser("demo", help="the two lessons of the classic RNN tutorials",
                        description="addition: an Elman RNN learns 8-bit binary addition; "
                                    "gradients: exploding/vanishing products and gradient norms, "
@@ -304,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "train":
+    if extra and args.command not in ("train", "compare"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.overrides = extra
     func: Callable[[argparse.Namespace], int] = args.func

@@ -320,6 +320,8 @@ def batch_trees(
     level_children = np.full((N - n_leaves, K), N, dtype=np.int64)
     level_children[slot[edge_dst] - n_leaves, edge_pos] = slot[edge_src]
     token_slots = np.flatnonzero(has_token[order])
+    if len(token_slots) < n_leaves or token_slots[n_leaves - 1] != n_leaves - 1:
+        raise TreeBatchError("every leaf needs a token; a leaf without one cannot be encoded")
     T = len(token_slots)
 
     arrays = {

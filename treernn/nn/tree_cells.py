@@ -2,29 +2,32 @@
 
 A cell turns the states of a level's children into the states of the level's nodes. The
 traversal (:mod:`treernn.encoders.tree`: native levels or DGL frontiers) gathers the children
-and calls the cell once per level; the input projection runs once for all nodes::
+and calls the cell once per level; the input projections run once per batch, before the
+levels::
 
-    xw = cell.project(x)                          # (n, G)  W x + b, for all nodes at once
-    h, c = cell.leaf(xw)                          # leaves: no children
-    h, c = cell.step(xw, h_kids, c_kids, mask)    # internal nodes
+    xw = cell.project_leaf(x)                     # (n, G_leaf) leaves' W x + b
+    h, c = cell.leaf(xw)                          # all leaves in one call
+    xw = cell.project(x)                          # (n, G) W x + b of internal nodes
+    h, c = cell.step(xw, h_kids, c_kids, mask)    # one level of internal nodes
     h, c = cell(x, h_kids, c_kids, mask)          # the same, in one call
 
-Legend: n nodes of the level, K child slots, E input size, H hidden size, G the size of the
-input projection. ``h_kids`` and ``c_kids`` are ``(n, K, H)``; child slot ``p`` holds the child
-at position ``p`` (so N-ary cells read the child position from the slot); ``mask`` ``(n, K)``
-bool marks real children. A padded slot (a node with fewer than K children) must hold zero
-states; the cells rely on that and do not read ``mask``. ``c`` is None for cells without a
-memory cell.
+Leaves and internal nodes have separate projections because a leaf has no children: the
+Tree-LSTM leaves need no forget-gate input term, so it is never computed for them.
+Internal nodes without a token (phrase-structure trees) have ``x = 0``: their projection is
+:meth:`TreeCell.empty_projection` (the bias); dependency trees have inputs at every node.
 
-Nodes without a token have ``x = 0``, i.e. the projection :meth:`TreeCell.empty_projection`
-(the bias): phrase-structure trees have inputs at the leaves only, dependency trees at every
-node.
+Legend: n nodes of the level, K child slots, E input size, H hidden size, G and G_leaf the
+widths of the projections. ``h_kids`` and ``c_kids`` are ``(n, K, H)``; child slot ``p`` holds
+the child at position ``p`` (so N-ary cells read the child position from the slot); ``mask``
+``(n, K)`` bool marks real children. A padded slot (a node with fewer than K children) must
+hold zero states; the cells rely on that and do not read ``mask``. ``c`` is None for cells
+without a memory cell.
 
 Fast path: the Tree-LSTM cells and :class:`RecursiveCell` also give a :class:`LevelKernel`
 (:meth:`TreeCell.kernel`): the same equations, written into preallocated buffers, with a
 hand-derived backward pass, so the native backend needs no autograd graph per level and
 computes the recurrent weight gradients in one matrix multiply over all levels. The tests
-check every kernel against autograd through :meth:`TreeCell.step`.
+check every kernel against autograd through :meth:`TreeCell.step` and against a reference.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from treernn.errors import TreeStructureError
 
 State = tuple[torch.Tensor, Optional[torch.Tensor]]
 
-# Out-of-place-into-`grad_input` forms of the activation derivatives (one kernel each):
+# Activation derivatives written into `grad_input` (one kernel each):
 _sigmoid_backward = torch.ops.aten.sigmoid_backward.grad_input  # (g, y) -> g * y * (1 - y)
 _tanh_backward = torch.ops.aten.tanh_backward.grad_input  # (g, y) -> g * (1 - y^2)
 
@@ -80,34 +83,43 @@ class TreeCell(nn.Module):
 
     @property
     def projection_size(self) -> int:
-        """G, the width of :meth:`project`'s output."""
+        """G, the width of :meth:`project`."""
+        raise NotImplementedError  # abstract
+
+    @property
+    def leaf_projection_size(self) -> int:
+        """G_leaf, the width of :meth:`project_leaf`."""
         raise NotImplementedError  # abstract
 
     def project(self, x: torch.Tensor) -> torch.Tensor:
-        """``(n, E) -> (n, G)``: the input terms ``W x + b`` of every gate."""
+        """``(n, E) -> (n, G)``: the input terms ``W x + b`` of an internal node's gates."""
+        raise NotImplementedError  # abstract
+
+    def project_leaf(self, x: torch.Tensor) -> torch.Tensor:
+        """``(n, E) -> (n, G_leaf)``: the input terms a leaf needs."""
         raise NotImplementedError  # abstract
 
     def empty_projection(self) -> torch.Tensor:
-        """``(G,)``: :meth:`project` of a zero input (a node without a token)."""
+        """``(G,)``: :meth:`project` of a zero input (an internal node without a token)."""
         raise NotImplementedError  # abstract
 
     def leaf(self, xw: torch.Tensor) -> State:
-        """States ``(n, H)`` of leaves from their projected inputs ``(n, G)``."""
+        """States ``(n, H)`` of leaves from their projected inputs ``(n, G_leaf)``."""
         raise NotImplementedError  # abstract
 
     def step(
         self,
-        xw: torch.Tensor,
+        xw: Optional[torch.Tensor],
         h_kids: torch.Tensor,
         c_kids: Optional[torch.Tensor],
         mask: Optional[torch.Tensor] = None,
     ) -> State:
-        """States ``(n, H)`` of internal nodes from their projected inputs ``(n, G)`` and their
-        children's states ``(n, K, H)``."""
+        """States ``(n, H)`` of internal nodes from their projected inputs ``(n, G)`` (None
+        allowed when not :attr:`uses_internal_input`) and their children ``(n, K, H)``."""
         raise NotImplementedError  # abstract
 
-    def kernel(self, num_nodes: int, like: torch.Tensor) -> Optional["LevelKernel"]:
-        """A :class:`LevelKernel` for a batch of ``num_nodes`` nodes (buffers like ``like``),
+    def kernel(self, num_leaves: int, num_internal: int, like: torch.Tensor) -> Optional["LevelKernel"]:
+        """A :class:`LevelKernel` for a batch with these node counts (buffers like ``like``),
         or None when the cell has none (the native backend then uses autograd per level)."""
         return None
 
@@ -121,16 +133,15 @@ class TreeCell(nn.Module):
         """One level.
 
         Inputs:
-            x: ``(n, E)`` inputs (zeros at nodes without a token).
+            x: ``(n, E)`` inputs (zeros at internal nodes without a token).
             h_kids, c_kids: ``(n, K, H)`` children's states, or None for leaves.
             mask: ``(n, K)`` bool, True at real children (optional, see module docstring).
 
         Outputs: ``(h, c)``, each ``(n, H)``; ``c`` is None without a memory cell.
         """
-        xw = self.project(x)
         if h_kids is None or h_kids.size(1) == 0:
-            return self.leaf(xw)
-        return self.step(xw, h_kids, c_kids, mask)
+            return self.leaf(self.project_leaf(x))
+        return self.step(self.project(x), h_kids, c_kids, mask)
 
     def _check_arity(self, h_kids: torch.Tensor) -> None:
         if self.arity is not None and h_kids.size(1) != self.arity:
@@ -143,32 +154,33 @@ class TreeCell(nn.Module):
 class LevelKernel:
     """A cell's forward and hand-derived backward over the levels of one batch (no autograd).
 
-    The traversal owns the state buffers and gathers the children; rows are in level order,
-    level ``k`` is the row range ``lo:hi``, internal levels are ``k = 1, 2, ...``. Forward,
-    bottom-up::
+    The traversal owns the state buffers and gathers the children. Leaves are rows
+    ``0:n0`` of the leaf buffers; internal level ``k = 1, 2, ...`` is the row range ``lo:hi``
+    of the internal buffers (level order, internal nodes only). Forward, bottom-up::
 
-        leaf(xw, h, c)                             # once: the leaves, rows 0:n0
+        leaf(xw, h, c)                             # once: every leaf
         step(k, lo, hi, xw, h_kids, c_kids, h, c)  # each internal level, in order
 
-    ``xw`` ``(n, G)``: the level's projected inputs; ``h_kids``, ``c_kids`` ``(n, K, H)``:
-    freshly gathered children states (the kernel may keep them); ``h``, ``c`` ``(n, H)``: the
-    views the kernel writes the level's states into. Backward, top-down::
+    ``xw``: the projected inputs ``(n, G_leaf)`` / ``(n, G)`` (None for cells that read none);
+    ``h_kids``, ``c_kids`` ``(n, K, H)``: freshly gathered children states (the kernel may keep
+    them); ``h``, ``c`` ``(n, H)``: the views the kernel writes the states into. Backward,
+    top-down::
 
         dh_kids, dc_kids = step_backward(k, lo, hi, dh, dc, d_xw)   # each internal level
         leaf_backward(dh, dc, d_xw)
-        grads = param_grads(d_xw)                  # {parameter name: gradient}
+        grads = param_grads(d_xw_internal)         # {parameter name: gradient}
 
     ``dh``, ``dc`` ``(n, H)``: the complete gradients of the level's states (``dc`` may be
-    changed in place; None without memory); ``d_xw`` ``(n, G)``: the rows of the gradient of
-    ``xw``, written by the kernel; ``dh_kids``, ``dc_kids`` ``(n, K, H)``: the gradients for
-    the children (``dc_kids`` None without memory). ``param_grads`` gets the whole ``(N, G)``
-    gradient of ``xw`` and returns the gradients of the parameters used inside the levels,
-    each from one matrix multiply over all levels. Backward may run more than once.
+    changed in place; None without memory); ``d_xw``: the rows of the gradient of ``xw`` the
+    kernel writes (None when ``xw`` was None); ``dh_kids``, ``dc_kids`` ``(n, K, H)``: the
+    gradients for the children (``dc_kids`` None without memory). ``param_grads`` gets the
+    whole internal ``(N - n0, G)`` gradient of ``xw`` (or None) and returns the gradients of
+    the parameters used inside the levels, each from one matrix multiply over all levels.
+    Backward may run more than once.
     """
 
-    def __init__(self, cell: TreeCell, num_nodes: int, like: torch.Tensor) -> None:
+    def __init__(self, cell: TreeCell, num_leaves: int, num_internal: int, like: torch.Tensor):
         self.cell = cell
-        self.num_leaves = 0
         self.saved: list[tuple] = []  # per internal level (index k - 1): kept for backward
         self.grads: dict[int, tuple] = {}  # per internal level: kept for param_grads
 
@@ -200,7 +212,38 @@ def _uniform_(module: nn.Module, bound: float) -> None:
 
 
 # --------------------------------------------------------------------------- Tree-LSTMs
-class ChildSumTreeLSTMCell(TreeCell):
+class _TreeLSTMCell(TreeCell):
+    """Shared by the Tree-LSTMs: ``weight_ih`` ``(4H, E)`` and ``bias`` ``(4H,)`` in gate order
+    ``[i; o; u; f]``; a leaf uses the first three blocks only (it has no forget gate)."""
+
+    has_memory = True
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__(input_size, hidden_size)
+        self.weight_ih = nn.Parameter(torch.empty(4 * hidden_size, input_size))
+        self.bias = nn.Parameter(torch.empty(4 * hidden_size))
+
+    def reset_parameters(self) -> None:
+        _uniform_(self, 1.0 / math.sqrt(self.hidden_size))
+
+    @property
+    def leaf_projection_size(self) -> int:
+        return 3 * self.hidden_size
+
+    def project_leaf(self, x: torch.Tensor) -> torch.Tensor:
+        H3 = 3 * self.hidden_size
+        return F.linear(x, self.weight_ih[:H3], self.bias[:H3])  # (n, 3H) [i, o, u] inputs
+
+    def leaf(self, xw: torch.Tensor) -> State:
+        H = self.hidden_size
+        io = torch.sigmoid(xw[:, : 2 * H])  # (n, 2H)  Tai et al. 2015, eqs. 3, 5 / 9, 11
+        u = torch.tanh(xw[:, 2 * H :])  # (n, H)  Tai et al. 2015, eq. 6 / 12
+        c = io[:, :H] * u  # (n, H)  Tai et al. 2015, eq. 7 / 13, no children
+        h = io[:, H:] * torch.tanh(c)  # (n, H)  Tai et al. 2015, eq. 8 / 14
+        return h, c
+
+
+class ChildSumTreeLSTMCell(_TreeLSTMCell):
     """Child-Sum Tree-LSTM (Tai et al. 2015, section 3.1, eqs. 2-8), any number of children.
 
     Parameters (gate blocks in this order):
@@ -212,37 +255,22 @@ class ChildSumTreeLSTMCell(TreeCell):
     gates). Leaves are the equations with no children (``h~ = 0``, no forget term).
     """
 
-    has_memory = True
-
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__(input_size, hidden_size)
         H = hidden_size
-        self.weight_ih = nn.Parameter(torch.empty(4 * H, input_size))
-        self.bias = nn.Parameter(torch.empty(4 * H))
         self.weight_hh_iou = nn.Parameter(torch.empty(3 * H, H))
         self.weight_hh_f = nn.Parameter(torch.empty(H, H))
         self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        _uniform_(self, 1.0 / math.sqrt(self.hidden_size))
 
     @property
     def projection_size(self) -> int:
         return 4 * self.hidden_size
 
     def project(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, self.weight_ih, self.bias)  # (n, 4H): W x + b of eqs. 3-6
+        return F.linear(x, self.weight_ih, self.bias)  # (n, 4H)  W x + b of eqs. 3-6
 
     def empty_projection(self) -> torch.Tensor:
         return self.bias
-
-    def leaf(self, xw: torch.Tensor) -> State:
-        H = self.hidden_size
-        io = torch.sigmoid(xw[:, : 2 * H])  # (n, 2H)  Tai et al. 2015, eqs. 3, 5 (h~ = 0)
-        u = torch.tanh(xw[:, 2 * H : 3 * H])  # (n, H)  Tai et al. 2015, eq. 6
-        c = io[:, :H] * u  # (n, H)  Tai et al. 2015, eq. 7 (no children)
-        h = io[:, H:] * torch.tanh(c)  # (n, H)  Tai et al. 2015, eq. 8
-        return h, c
 
     def step(self, xw, h_kids, c_kids, mask=None) -> State:
         H = self.hidden_size
@@ -257,112 +285,16 @@ class ChildSumTreeLSTMCell(TreeCell):
         h = io[:, H:] * torch.tanh(c)  # (n, H)  Tai et al. 2015, eq. 8
         return h, c
 
-    def kernel(self, num_nodes: int, like: torch.Tensor) -> "LevelKernel":
-        return _ChildSumKernel(self, num_nodes, like)
+    def kernel(self, num_leaves, num_internal, like) -> "LevelKernel":
+        return _ChildSumKernel(self, num_leaves, num_internal, like)
 
 
-class _LSTMKernel(LevelKernel):
-    """Shared by the Tree-LSTM kernels: the output equations ``c = i * u + ...`` and
-    ``h = o * tanh(c)`` and their backward, on an activation buffer whose first 2H columns are
-    ``i, o`` (after the sigmoid) and whose column block ``u_cols`` is ``u`` (after the tanh)."""
-
-    u_cols: slice
-
-    def __init__(self, cell, num_nodes, like, width):
-        super().__init__(cell, num_nodes, like)
-        self.act = like.new_empty(num_nodes, width)  # (N, G) gate activations, level order
-        self.tanh_c = like.new_empty(num_nodes, cell.hidden_size)  # (N, H)
-
-    def _output(self, lo, hi, c, h):
-        H = self.cell.hidden_size
-        tc = torch.tanh(c, out=self.tanh_c[lo:hi])  # (n, H)
-        torch.mul(self.act[lo:hi, H : 2 * H], tc, out=h)  # h = o * tanh(c)  (eqs. 8 / 14)
-
-    def _output_backward(self, lo, hi, dh, dc, d_xw):
-        # Fills d_xw's i, o, u columns with the pre-activation gradients; dc += dL/dc via h.
-        H = self.cell.hidden_size
-        a, tc, u = self.act[lo:hi], self.tanh_c[lo:hi], self.act[lo:hi, self.u_cols]
-        dc.add_(_tanh_backward(dh * a[:, H : 2 * H], tc, grad_input=torch.empty_like(dh)))
-        torch.mul(dc, u, out=d_xw[:, :H])  # dL/di = dc * u
-        torch.mul(dh, tc, out=d_xw[:, H : 2 * H])  # dL/do = dh * tanh(c)
-        d_u = d_xw[:, self.u_cols]
-        torch.mul(dc, a[:, :H], out=d_u)  # dL/du = dc * i
-        _sigmoid_backward(d_xw[:, : 2 * H], a[:, : 2 * H], grad_input=d_xw[:, : 2 * H])
-        _tanh_backward(d_u, u, grad_input=d_u)
-
-    def leaf(self, xw, h, c):
-        H, n = self.cell.hidden_size, xw.size(0)
-        self.num_leaves = n
-        a = self.act[:n]
-        torch.sigmoid(xw[:, : 2 * H], out=a[:, : 2 * H])  # i, o  (eqs. 3, 5 / 9, 11)
-        torch.tanh(xw[:, self.u_cols], out=a[:, self.u_cols])  # u  (eqs. 6 / 12)
-        torch.mul(a[:, :H], a[:, self.u_cols], out=c)  # c = i * u, no children (eqs. 7 / 13)
-        self._output(0, n, c, h)
-
-    def leaf_backward(self, dh, dc, d_xw):
-        self._output_backward(0, self.num_leaves, dh, dc, d_xw)
-        d_xw[:, self.f_cols].zero_()  # leaves have no forget gates
-
-
-class _ChildSumKernel(_LSTMKernel):
-    """:class:`ChildSumTreeLSTMCell` (Tai et al. 2015, eqs. 2-8), hand-derived backward.
-
-    ``act`` columns: ``[i, o, u, (unused)]``; the forget gates are per child, kept per level.
-    """
-
-    def __init__(self, cell, num_nodes, like):
-        H = cell.hidden_size
-        self.u_cols = slice(2 * H, 3 * H)
-        self.f_cols = slice(3 * H, 4 * H)
-        super().__init__(cell, num_nodes, like, 4 * H)
-        self.u_iou = cell.weight_hh_iou.detach()  # (3H, H)
-        self.u_f = cell.weight_hh_f.detach()  # (H, H)
-
-    def step(self, k, lo, hi, xw, h_kids, c_kids, h, c):
-        H = self.cell.hidden_size
-        a = self.act[lo:hi, : 3 * H]  # (n, 3H)
-        h_sum = h_kids.sum(1)  # (n, H)  Tai et al. 2015, eq. 2
-        torch.addmm(xw[:, : 3 * H], h_sum, self.u_iou.t(), out=a)  # (n, 3H) eqs. 3, 5, 6
-        a[:, : 2 * H].sigmoid_()  # i, o  Tai et al. 2015, eqs. 3, 5
-        a[:, 2 * H :].tanh_()  # u  Tai et al. 2015, eq. 6
-        f = torch.matmul(h_kids, self.u_f.t())  # (n, K, H)  U_f h_k
-        f.add_(xw[:, None, 3 * H :]).sigmoid_()  # (n, K, H)  Tai et al. 2015, eq. 4
-        torch.mul(a[:, :H], a[:, 2 * H :], out=c)  # i * u
-        c.add_((f * c_kids).sum(1))  # + sum_k f_k * c_k  Tai et al. 2015, eq. 7
-        self._output(lo, hi, c, h)  # Tai et al. 2015, eq. 8
-        self.saved.append((h_kids, c_kids, f, h_sum))
-
-    def step_backward(self, k, lo, hi, dh, dc, d_xw):
-        H = self.cell.hidden_size
-        h_kids, c_kids, f, _ = self.saved[k - 1]
-        self._output_backward(lo, hi, dh, dc, d_xw)
-        dc_col = dc[:, None]  # (n, 1, H)
-        d_f = _sigmoid_backward(dc_col * c_kids, f, grad_input=torch.empty_like(f))  # (n, K, H)
-        torch.sum(d_f, 1, out=d_xw[:, 3 * H :])  # W_f x + b_f is shared by all children
-        dh_sum = torch.mm(d_xw[:, : 3 * H], self.u_iou)  # (n, H)
-        dh_kids = torch.matmul(d_f, self.u_f).add_(dh_sum[:, None])  # (n, K, H)
-        self.grads[k] = (d_f,)
-        return dh_kids, dc_col * f  # (n, K, H) each
-
-    def param_grads(self, d_xw):
-        if not self.saved:
-            return {}
-        H, n0 = self.cell.hidden_size, self.num_leaves
-        h_sum = self._cat(3)  # (N_int, H)
-        h_kids = self._cat(0).flatten(0, 1)  # (N_int * K, H)
-        d_f = self._cat(0, self.grads).flatten(0, 1)  # (N_int * K, H)
-        return {
-            "weight_hh_iou": torch.mm(d_xw[n0:, : 3 * H].t(), h_sum),  # (3H, H)
-            "weight_hh_f": torch.mm(d_f.t(), h_kids),  # (H, H)
-        }
-
-
-class NaryTreeLSTMCell(TreeCell):
+class NaryTreeLSTMCell(_TreeLSTMCell):
     """Binary (N = 2) N-ary Tree-LSTM (Tai et al. 2015, section 3.2, eqs. 9-14).
 
     Parameters (gate blocks in this order; ``U^{(f)}_{kl}`` is the forget gate of child k read
     from child l):
-        weight_ih ``(4H, E)``: ``[W_i; W_o; W_f; W_u]``; bias ``(4H,)``: ``[b_i; b_o; b_f; b_u]``.
+        weight_ih ``(4H, E)``: ``[W_i; W_o; W_u; W_f]``; bias ``(4H,)``: ``[b_i; b_o; b_u; b_f]``.
         weight_hh ``(5H, 2H)``: rows ``[i; o; f_1; f_2; u]``, columns ``[child 1 | child 2]``:
         ``U^{(i)}_l = weight_hh[0:H, (l-1)H:lH]``, ``U^{(o)}_l = weight_hh[H:2H, ...]``,
         ``U^{(f)}_{kl} = weight_hh[(1+k)H:(2+k)H, (l-1)H:lH]``, ``U^{(u)}_l = weight_hh[4H:5H, ...]``.
@@ -375,42 +307,29 @@ class NaryTreeLSTMCell(TreeCell):
     ``binarize``.
     """
 
-    has_memory = True
     arity = 2
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__(input_size, hidden_size)
         H = hidden_size
-        self.weight_ih = nn.Parameter(torch.empty(4 * H, input_size))
-        self.bias = nn.Parameter(torch.empty(4 * H))
         self.weight_hh = nn.Parameter(torch.empty(5 * H, 2 * H))
         self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        _uniform_(self, 1.0 / math.sqrt(self.hidden_size))
 
     @property
     def projection_size(self) -> int:
         return 5 * self.hidden_size
 
-    def _expand(self, xw4: torch.Tensor) -> torch.Tensor:
-        # [i, o, f, u] -> [i, o, f, f, u]: W^(f) x_j + b^(f) serves both forget gates (eq. 10)
+    def _expand(self, xw: torch.Tensor) -> torch.Tensor:
+        # [i, o, u, f] -> [i, o, f, f, u]: W^(f) x_j + b^(f) serves both forget gates (eq. 10)
         H = self.hidden_size
-        return torch.cat([xw4[..., : 3 * H], xw4[..., 2 * H :]], -1)
+        i_o, u, f = xw[..., : 2 * H], xw[..., 2 * H : 3 * H], xw[..., 3 * H :]
+        return torch.cat([i_o, f, f, u], -1)
 
     def project(self, x: torch.Tensor) -> torch.Tensor:
         return self._expand(F.linear(x, self.weight_ih, self.bias))  # (n, 5H) eqs. 9-12
 
     def empty_projection(self) -> torch.Tensor:
         return self._expand(self.bias)
-
-    def leaf(self, xw: torch.Tensor) -> State:
-        H = self.hidden_size
-        io = torch.sigmoid(xw[:, : 2 * H])  # (n, 2H)  Tai et al. 2015, eqs. 9, 11 (no children)
-        u = torch.tanh(xw[:, 4 * H :])  # (n, H)  Tai et al. 2015, eq. 12
-        c = io[:, :H] * u  # (n, H)  Tai et al. 2015, eq. 13 (no children)
-        h = io[:, H:] * torch.tanh(c)  # (n, H)  Tai et al. 2015, eq. 14
-        return h, c
 
     def step(self, xw, h_kids, c_kids, mask=None) -> State:
         self._check_arity(h_kids)
@@ -424,22 +343,113 @@ class NaryTreeLSTMCell(TreeCell):
         h = sig[:, H : 2 * H] * torch.tanh(c)  # (n, H)  Tai et al. 2015, eq. 14
         return h, c
 
-    def kernel(self, num_nodes: int, like: torch.Tensor) -> "LevelKernel":
-        return _NaryKernel(self, num_nodes, like)
+    def kernel(self, num_leaves, num_internal, like) -> "LevelKernel":
+        return _NaryKernel(self, num_leaves, num_internal, like)
+
+
+class _LSTMKernel(LevelKernel):
+    """Shared by the Tree-LSTM kernels: leaves, and the output equations ``c = i * u + ...``,
+    ``h = o * tanh(c)`` with their backward, on activation rows whose first 2H columns are
+    ``i, o`` (after the sigmoid) and whose columns ``u_cols`` are ``u`` (after the tanh)."""
+
+    u_cols: slice  # where u is in the internal activation rows
+
+    def __init__(self, cell, num_leaves, num_internal, like, width):
+        super().__init__(cell, num_leaves, num_internal, like)
+        H = cell.hidden_size
+        self.leaf_act = like.new_empty(num_leaves, 3 * H)  # (n0, 3H) [i, o, u]
+        self.leaf_tanh_c = like.new_empty(num_leaves, H)  # (n0, H)
+        self.act = like.new_empty(num_internal, width)  # (N - n0, G') internal, level order
+        self.tanh_c = like.new_empty(num_internal, H)  # (N - n0, H)
+
+    def _output(self, a, tanh_c, c, h):
+        torch.tanh(c, out=tanh_c)
+        H = self.cell.hidden_size
+        torch.mul(a[:, H : 2 * H], tanh_c, out=h)  # h = o * tanh(c)  Tai et al. eqs. 8 / 14
+
+    def _output_backward(self, a, tanh_c, u_cols, dh, dc, d_xw):
+        # d_xw's i, o, u columns := gradients of their pre-activations; dc += dL/dc through h
+        H = self.cell.hidden_size
+        u = a[:, u_cols]
+        dc.add_(_tanh_backward(dh * a[:, H : 2 * H], tanh_c, grad_input=torch.empty_like(dh)))
+        torch.mul(dc, u, out=d_xw[:, :H])  # dL/di = dc * u
+        torch.mul(dh, tanh_c, out=d_xw[:, H : 2 * H])  # dL/do = dh * tanh(c)
+        d_u = d_xw[:, u_cols]
+        torch.mul(dc, a[:, :H], out=d_u)  # dL/du = dc * i
+        _sigmoid_backward(d_xw[:, : 2 * H], a[:, : 2 * H], grad_input=d_xw[:, : 2 * H])
+        _tanh_backward(d_u, u, grad_input=d_u)
+
+    def leaf(self, xw, h, c):
+        H, a = self.cell.hidden_size, self.leaf_act
+        torch.sigmoid(xw[:, : 2 * H], out=a[:, : 2 * H])  # i, o  Tai et al. eqs. 3, 5 / 9, 11
+        torch.tanh(xw[:, 2 * H :], out=a[:, 2 * H :])  # u  Tai et al. eqs. 6 / 12
+        torch.mul(a[:, :H], a[:, 2 * H :], out=c)  # c = i * u, no children: eqs. 7 / 13
+        self._output(a, self.leaf_tanh_c, c, h)
+
+    def leaf_backward(self, dh, dc, d_xw):
+        H = self.cell.hidden_size
+        self._output_backward(self.leaf_act, self.leaf_tanh_c, slice(2 * H, 3 * H), dh, dc, d_xw)
+
+
+class _ChildSumKernel(_LSTMKernel):
+    """:class:`ChildSumTreeLSTMCell` (Tai et al. 2015, eqs. 2-8), hand-derived backward.
+    Internal activation columns ``[i, o, u]``; the per-child forget gates are kept per level."""
+
+    def __init__(self, cell, num_leaves, num_internal, like):
+        H = cell.hidden_size
+        self.u_cols = slice(2 * H, 3 * H)
+        super().__init__(cell, num_leaves, num_internal, like, 3 * H)
+        self.u_iou = cell.weight_hh_iou.detach()  # (3H, H)
+        self.u_f = cell.weight_hh_f.detach()  # (H, H)
+
+    def step(self, k, lo, hi, xw, h_kids, c_kids, h, c):
+        H = self.cell.hidden_size
+        a = self.act[lo:hi]  # (n, 3H)
+        h_sum = h_kids.sum(1)  # (n, H)  Tai et al. 2015, eq. 2
+        torch.addmm(xw[:, : 3 * H], h_sum, self.u_iou.t(), out=a)  # (n, 3H) eqs. 3, 5, 6
+        a[:, : 2 * H].sigmoid_()  # i, o  Tai et al. 2015, eqs. 3, 5
+        a[:, 2 * H :].tanh_()  # u  Tai et al. 2015, eq. 6
+        f = torch.matmul(h_kids, self.u_f.t())  # (n, K, H)  U_f h_k
+        f.add_(xw[:, None, 3 * H :]).sigmoid_()  # (n, K, H)  Tai et al. 2015, eq. 4
+        torch.mul(a[:, :H], a[:, 2 * H :], out=c)  # i * u
+        c.add_((f * c_kids).sum(1))  # + sum_k f_k * c_k  Tai et al. 2015, eq. 7
+        self._output(a, self.tanh_c[lo:hi], c, h)  # Tai et al. 2015, eq. 8
+        self.saved.append((h_kids, c_kids, f, h_sum))
+
+    def step_backward(self, k, lo, hi, dh, dc, d_xw):
+        H = self.cell.hidden_size
+        h_kids, c_kids, f, _ = self.saved[k - 1]
+        self._output_backward(self.act[lo:hi], self.tanh_c[lo:hi], self.u_cols, dh, dc, d_xw)
+        dc_col = dc[:, None]  # (n, 1, H)
+        d_f = _sigmoid_backward(dc_col * c_kids, f, grad_input=torch.empty_like(f))  # (n, K, H)
+        torch.sum(d_f, 1, out=d_xw[:, 3 * H :])  # W_f x + b_f is shared by all children
+        dh_sum = torch.mm(d_xw[:, : 3 * H], self.u_iou)  # (n, H)
+        dh_kids = torch.matmul(d_f, self.u_f).add_(dh_sum[:, None])  # (n, K, H)
+        self.grads[k] = (d_f,)
+        return dh_kids, dc_col * f  # (n, K, H) each
+
+    def param_grads(self, d_xw):
+        if not self.saved:
+            return {}
+        H = self.cell.hidden_size
+        h_sum = self._cat(3)  # (N - n0, H)
+        h_kids = self._cat(0).flatten(0, 1)  # ((N - n0) * K, H)
+        d_f = self._cat(0, self.grads).flatten(0, 1)  # ((N - n0) * K, H)
+        return {
+            "weight_hh_iou": torch.mm(d_xw[:, : 3 * H].t(), h_sum),  # (3H, H)
+            "weight_hh_f": torch.mm(d_f.t(), h_kids),  # (H, H)
+        }
 
 
 class _NaryKernel(_LSTMKernel):
     """:class:`NaryTreeLSTMCell` (Tai et al. 2015, eqs. 9-14), hand-derived backward.
+    Internal activation columns ``[i, o, f_1, f_2, u]``, the order of ``weight_hh``'s rows, so
+    the gradient of ``xw`` is the gradient of the gate pre-activations."""
 
-    ``act`` columns: ``[i, o, f_1, f_2, u]``, so the gradient of ``xw`` is the gradient of the
-    gate pre-activations and ``weight_hh``'s gradient is one multiply over all levels.
-    """
-
-    def __init__(self, cell, num_nodes, like):
+    def __init__(self, cell, num_leaves, num_internal, like):
         H = cell.hidden_size
         self.u_cols = slice(4 * H, 5 * H)
-        self.f_cols = slice(2 * H, 4 * H)
-        super().__init__(cell, num_nodes, like, 5 * H)
+        super().__init__(cell, num_leaves, num_internal, like, 5 * H)
         self.u_hh = cell.weight_hh.detach()  # (5H, 2H)
 
     def step(self, k, lo, hi, xw, h_kids, c_kids, h, c):
@@ -453,14 +463,15 @@ class _NaryKernel(_LSTMKernel):
         torch.mul(a[:, :H], a[:, 4 * H :], out=c)  # i * u
         c.addcmul_(a[:, 2 * H : 3 * H], c_kids[:, 0])  # + f_j1 c_j1  Tai et al. 2015, eq. 13
         c.addcmul_(a[:, 3 * H : 4 * H], c_kids[:, 1])  # + f_j2 c_j2
-        self._output(lo, hi, c, h)  # Tai et al. 2015, eq. 14
+        self._output(a, self.tanh_c[lo:hi], c, h)  # Tai et al. 2015, eq. 14
         self.saved.append((h_cat, c_kids))
 
     def step_backward(self, k, lo, hi, dh, dc, d_xw):
         H, n = self.cell.hidden_size, hi - lo
         _, c_kids = self.saved[k - 1]
-        self._output_backward(lo, hi, dh, dc, d_xw)
-        f = self.act[lo:hi, 2 * H : 4 * H].view(n, 2, H)  # (n, 2, H)
+        a = self.act[lo:hi]
+        self._output_backward(a, self.tanh_c[lo:hi], self.u_cols, dh, dc, d_xw)
+        f = a[:, 2 * H : 4 * H].view(n, 2, H)  # (n, 2, H)
         d_f = d_xw[:, 2 * H : 4 * H].view(n, 2, H)  # (n, 2, H)
         dc_col = dc[:, None]  # (n, 1, H)
         torch.mul(dc_col, c_kids, out=d_f)  # dL/df_jk = dc_j * c_jk
@@ -471,8 +482,7 @@ class _NaryKernel(_LSTMKernel):
     def param_grads(self, d_xw):
         if not self.saved:
             return {}
-        h_cat = self._cat(0)  # (N_int, 2H) level order
-        return {"weight_hh": torch.mm(d_xw[self.num_leaves :].t(), h_cat)}  # (5H, 2H)
+        return {"weight_hh": torch.mm(d_xw.t(), self._cat(0))}  # (5H, N - n0) @ (N - n0, 2H)
 
 
 # --------------------------------------------------------------------------- Socher et al.
@@ -501,15 +511,20 @@ class _SocherCell(TreeCell):
     def projection_size(self) -> int:
         return self.hidden_size
 
-    def project(self, x: torch.Tensor) -> torch.Tensor:
+    @property
+    def leaf_projection_size(self) -> int:
+        return self.hidden_size
+
+    def project_leaf(self, x: torch.Tensor) -> torch.Tensor:
         if self.weight_leaf is None:
             return x  # (n, H) the word vector itself
         return F.linear(x, self.weight_leaf, self.bias_leaf)  # (n, H)
 
+    def project(self, x: torch.Tensor) -> torch.Tensor:
+        return x.new_zeros(x.size(0), self.hidden_size)  # (n, H) unused: no internal input
+
     def empty_projection(self) -> torch.Tensor:
-        if self.weight_leaf is None:
-            return self.bias.new_zeros(self.hidden_size)  # (H,) on the module's device
-        return self.bias_leaf
+        return self.bias.new_zeros(self.hidden_size)  # (H,) unused: no internal input
 
     def leaf(self, xw: torch.Tensor) -> State:
         return (xw if self.weight_leaf is None else torch.tanh(xw)), None
@@ -542,21 +557,20 @@ class RecursiveCell(_SocherCell):
         z = h_kids.reshape(n, 2 * self.hidden_size)  # (n, 2H)  [c1; c2]
         return torch.tanh(torch.addmm(self.bias, z, self.weight.t())), None  # Socher et al. 2011
 
-    def kernel(self, num_nodes: int, like: torch.Tensor) -> "LevelKernel":
-        return _RecursiveKernel(self, num_nodes, like)
+    def kernel(self, num_leaves, num_internal, like) -> "LevelKernel":
+        return _RecursiveKernel(self, num_leaves, num_internal, like)
 
 
 class _RecursiveKernel(LevelKernel):
     """:class:`RecursiveCell` (Socher et al. 2011) with a hand-derived backward."""
 
-    def __init__(self, cell, num_nodes, like):
-        super().__init__(cell, num_nodes, like)
+    def __init__(self, cell, num_leaves, num_internal, like):
+        super().__init__(cell, num_leaves, num_internal, like)
         self.weight = cell.weight.detach()  # (H, 2H)
         self.bias = cell.bias.detach()  # (H,)
         self.leaf_h: Optional[torch.Tensor] = None
 
     def leaf(self, xw, h, c):
-        self.num_leaves = xw.size(0)
         if self.cell.weight_leaf is None:
             h.copy_(xw)  # h = x, the word vector
         else:
@@ -572,7 +586,6 @@ class _RecursiveKernel(LevelKernel):
     def step_backward(self, k, lo, hi, dh, dc, d_xw):
         z, h = self.saved[k - 1]
         d_pre = _tanh_backward(dh, h, grad_input=torch.empty_like(dh))  # (n, H)
-        d_xw.zero_()  # internal nodes take no input
         self.grads[k] = (d_pre,)
         return torch.mm(d_pre, self.weight).view(hi - lo, 2, -1), None  # (n, 2, H)
 
@@ -585,7 +598,7 @@ class _RecursiveKernel(LevelKernel):
     def param_grads(self, d_xw):
         if not self.saved:
             return {}
-        d_pre = self._cat(0, self.grads)  # (N_int, H)
+        d_pre = self._cat(0, self.grads)  # (N - n0, H)
         return {"weight": torch.mm(d_pre.t(), self._cat(0)), "bias": d_pre.sum(0)}
 
 

@@ -31,6 +31,7 @@ class DataConfig:
     min_freq: int = 1
     skip_bad: bool = False
     freeze_embeddings: bool = False
+    parse: str = "given"  # "given": the corpus trees; "spacy": spaCy dependency parses (SST)
 
 
 def default_config() -> dict:
@@ -190,7 +191,12 @@ def train(config: dict, out_dir: Path, resume: bool = False, log: Callable[[str]
     device = pick_device(config["run"]["device"])
     seed_everything(train_cfg.seed)
 
-    dataset = load_task(data_cfg.corpus, data_cfg.path, data_cfg.classes, data_cfg.skip_bad)
+    if data_cfg.parse not in ("given", "spacy"):
+        raise ConfigError(f"data.parse must be 'given' or 'spacy', got {data_cfg.parse!r}")
+    if data_cfg.parse == "spacy" and data_cfg.corpus != "sst":
+        raise ConfigError("data.parse = 'spacy' is for the sst corpus (its sentences are re-parsed)")
+    dataset = load_task(data_cfg.corpus, data_cfg.path, data_cfg.classes, data_cfg.skip_bad,
+                        dependency=data_cfg.parse == "spacy")
     splits = prepare_data(dataset, config["model"]["encoder"])
     vocab = Vocab.build((t.tokens() for t in splits["train"]), min_freq=data_cfg.min_freq,
                         lowercase=data_cfg.lowercase)
@@ -244,7 +250,8 @@ def evaluate_dir(directory: Path, corpus: Optional[str] = None, split: str = "te
     corpus = corpus or data.get("corpus")
     if corpus is None:
         raise ConfigError(f"{directory} does not say its corpus; pass --corpus")
-    dataset = load_task(corpus, path or data.get("path"), data.get("classes", 5))
+    dataset = load_task(corpus, path or data.get("path"), data.get("classes", 5),
+                        dependency=data.get("parse") == "spacy" and corpus == "sst")
     if split not in dataset.splits:
         raise ConfigError(f"corpus {corpus} has no split {split!r}; splits: {', '.join(dataset.splits)}")
     trees = prepare_data(dataset, model_cfg.encoder)[split]

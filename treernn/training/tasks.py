@@ -3,7 +3,9 @@
 Every task gives :class:`Dataset`: splits of :class:`~treernn.trees.Tree` objects whose node
 labels are class ids (``int``) or None (unlabeled). The root label is the sentence label.
 
-- ``sst``: the Stanford Sentiment Treebank, 5 classes or binary, every phrase labeled;
+- ``sst``: the Stanford Sentiment Treebank, 5 classes or binary, every phrase labeled; with
+  ``dependency=True`` the sentences are re-parsed by spaCy (Child-Sum Tree-LSTM on
+  dependency trees, as Tai et al. 2015);
 - ``ambiguity-arith``, ``ambiguity-attach``: the bundled structural-ambiguity corpus
   (``corpora/ambiguity``), one example per parse, only the root labeled;
 - ``tsv:DIR``: any directory with ``train.tsv``, ``dev.tsv``, ``test.tsv`` in the labeled-tree
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from treernn.errors import CorpusError
+from treernn.errors import CorpusError, TreernnError
 from treernn.trees import Tree
 
 REPO_CORPORA = Path(__file__).resolve().parents[2] / "corpora"
@@ -89,8 +91,65 @@ def load_tsv_task(directory: Path, name: str, label_names: Optional[list[str]] =
     return Dataset(name, label_names, ordered, ambiguous)
 
 
+def dependency_versions(trees: list[Tree], parser=None) -> list[Tree]:
+    """spaCy dependency trees over the same tokens as ``trees``, labeled from them.
+
+    Each sentence is parsed as one sentence from its own tokens (PTB escapes undone for the
+    parser, the original tokens kept in the result). A dependency node takes the label of the
+    phrase of ``trees`` with exactly its span; nodes whose span is no phrase are unlabeled.
+    """
+    from treernn.parsing import SpacyParser
+    from treernn.trees import unescape_token
+
+    parser = parser or SpacyParser(one_tree_per_text=True)
+    token_lists = [t.tokens() for t in trees]
+    parsed = parser.parse([[unescape_token(tok) for tok in toks] for toks in token_lists])
+    out = []
+    for tree, dep, toks in zip(trees, parsed, token_lists):
+        phrase_label = {}
+        for node, span in zip(tree.postorder(), tree.spans()):
+            if node.label is not None:
+                phrase_label.setdefault(span, node.label)
+        for node, span in zip(dep.postorder(), dep.spans()):
+            node.label = phrase_label.get(span)
+            node.token = toks[node.index]
+        dep.label = tree.label  # the root is the sentence
+        out.append(dep)
+    return out
+
+
+def cached_dependency_versions(trees: list[Tree]) -> list[Tree]:
+    """:func:`dependency_versions`, cached as JSON lines in the user cache directory (keyed
+    by the sentences, their labels and the spaCy pipeline), since parsing takes minutes."""
+    import hashlib
+    import json
+
+    from treernn.corpora.sst import sst_cache_dir
+    from treernn.parsing import SpacyParser
+    from treernn.training.checkpoint import atomic_write_bytes
+
+    parser = SpacyParser(one_tree_per_text=True)
+    meta = parser.nlp.meta
+    key = hashlib.sha1(f"{meta.get('name')}-{meta.get('version')}".encode())
+    for tree in trees:
+        key.update(repr((tree.tokens(), tree.labels())).encode())
+    cache = sst_cache_dir().parent / "dependency" / f"{key.hexdigest()[:20]}.jsonl"
+    if cache.exists():
+        try:
+            return [Tree.from_dict(json.loads(line)) for line in cache.read_text().splitlines()]
+        except (ValueError, OSError):
+            pass  # a damaged cache is rebuilt below
+    out = dependency_versions(trees, parser)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(cache, "".join(json.dumps(t.to_dict()) + "\n" for t in out).encode())
+    except (OSError, TreernnError):
+        pass  # caching is an optimisation; an unwritable cache only costs time
+    return out
+
+
 def load_task(corpus: str, path: Optional[str] = None, classes: int = 5,
-              skip_bad: bool = False) -> Dataset:
+              skip_bad: bool = False, dependency: bool = False) -> Dataset:
     """The :class:`Dataset` of a corpus name (see the module docstring)."""
     if corpus == "sst":
         from treernn.corpora import load_sst
@@ -98,7 +157,10 @@ def load_task(corpus: str, path: Optional[str] = None, classes: int = 5,
         sst = load_sst(path, classes=classes, skip_bad=skip_bad)
         names = (["very negative", "negative", "neutral", "positive", "very positive"]
                  if classes == 5 else ["negative", "positive"])
-        return Dataset(f"sst-{classes}", names, dict(sst.splits()))
+        splits = dict(sst.splits())
+        if dependency:
+            splits = {name: cached_dependency_versions(trees) for name, trees in splits.items()}
+        return Dataset(f"sst-{classes}" + ("-dep" if dependency else ""), names, splits)
     if corpus in ("ambiguity-arith", "ambiguity-attach"):
         base = Path(path) if path else AMBIGUITY_DIR
         return load_tsv_task(base / corpus.split("-", 1)[1], corpus, skip_bad=skip_bad)

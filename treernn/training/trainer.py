@@ -60,6 +60,7 @@ class TrainConfig:
     select_metric: str = "accuracy"
     skip_nonfinite: bool = False
     progress: bool = True
+    sparse_embeddings: bool = True
 
     def check(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -83,7 +84,16 @@ def _epoch_seed(seed: int, epoch: int) -> int:
 
 
 def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """The optimizer, with the word embeddings in their own parameter group."""
+    """The optimizer, with the word embeddings in their own parameter group.
+
+    With ``config.sparse_embeddings`` and an optimizer that takes sparse gradients (AdaGrad,
+    SGD), the model's ``nn.Embedding`` modules are switched to sparse gradients: a batch then
+    updates only the rows of its own words instead of the whole table (the same arithmetic).
+    """
+    if config.sparse_embeddings and config.optimizer in ("adagrad", "sgd"):
+        for module in model.modules():
+            if isinstance(module, nn.Embedding):
+                module.sparse = True
     emb, rest = [], []
     for name, param in model.named_parameters():
         if not param.requires_grad:
@@ -98,6 +108,29 @@ def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimi
     if config.optimizer == "adam":
         return torch.optim.Adam(groups, lr=config.lr)
     return torch.optim.SGD(groups, lr=config.lr)
+
+
+def clip_grad_norm(parameters, max_norm: float) -> torch.Tensor:
+    """``nn.utils.clip_grad_norm_`` that also takes sparse gradients (sparse embeddings).
+
+    Scales every gradient by ``min(1, max_norm / total_norm)`` and returns the total norm.
+    No host synchronisation: the scale stays a tensor.
+    """
+    params = [p for p in parameters if p.grad is not None]
+    if not params:
+        return torch.zeros(())
+    squares = []
+    for p in params:
+        if p.grad.is_sparse:
+            p.grad = p.grad.coalesce()  # repeated rows must be summed before squaring
+            squares.append(p.grad._values().pow(2).sum())
+        else:
+            squares.append(p.grad.pow(2).sum())
+    total = torch.stack(squares).sum().sqrt()
+    scale = (max_norm / (total + 1e-6)).clamp(max=1.0)
+    for p in params:
+        p.grad.mul_(scale)
+    return total
 
 
 @dataclass
@@ -235,7 +268,7 @@ class Trainer:
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if cfg.clip_norm:
-                    nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip_norm)
+                    clip_grad_norm(self.model.parameters(), cfg.clip_norm)
                 self.optimizer.step()
                 total_loss += loss_value * len(items)
                 total_items += len(items)
