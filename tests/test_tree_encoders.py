@@ -79,6 +79,16 @@ def make_encoder(cell: str, backend: str, device: str = "cpu", e: int = E, h: in
     return enc.double().to(device)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # The tensors here are tiny: threads only add synchronization, which becomes very slow
+    # when other processes share the CPU cores.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def backend_mode(request, monkeypatch):
     backend = request.param
@@ -161,7 +171,9 @@ def reference_states(enc: TreeEncoder, trees, inputs=None):
 
         visit(tree)
     h = torch.stack([v for _, v in sorted(out_h, key=lambda t: t[0])])
-    c = None if out_c[0][1] is None else torch.stack([v for _, v in sorted(out_c, key=lambda t: t[0])])
+    c = None
+    if out_c[0][1] is not None:
+        c = torch.stack([v for _, v in sorted(out_c, key=lambda t: t[0])])
     return h, c
 
 
@@ -182,8 +194,11 @@ def test_batch_invariants():
     assert batch.levels.tolist() == [h for t in trees for h in t.heights()]
     nodes = [n for t in trees for n in t.postorder()]
     assert batch.has_token.tolist() == [n.token is not None for n in nodes]
-    assert batch.token_ids.tolist() == [0 if n.token is None else VOCAB.lookup(n.token) for n in nodes]
+    ids = [0 if n.token is None else VOCAB.lookup(n.token) for n in nodes]
+    assert batch.token_ids.tolist() == ids
     assert batch.labels.tolist() == [n.label if isinstance(n.label, int) else -1 for n in nodes]
+    assert torch.equal(batch.unique_token_ids[batch.token_unique_index], batch.slot_token_ids)
+    assert torch.equal(batch.slot_token_ids, batch.token_ids[batch.order[batch.token_slots]])
     # level order: contiguous levels, children in lower levels, child positions in columns
     order, slot = batch.order.tolist(), batch.slot.tolist()
     assert sorted(order) == list(range(batch.num_nodes))
@@ -196,7 +211,8 @@ def test_batch_invariants():
         for r, (row, m) in enumerate(zip(kids.tolist(), mask.tolist())):
             node = nodes[order[lo + r]]
             assert levels[order[lo + r]] == k
-            assert [order[s] for s, real in zip(row, m) if real] == [where[id(c)] for c in node.children]
+            real_kids = [order[s] for s, real in zip(row, m) if real]
+            assert real_kids == [where[id(c)] for c in node.children]
             assert all(s == batch.num_nodes for s, real in zip(row, m) if not real)
     assert not batch.is_binary and batch.max_arity == 4
 

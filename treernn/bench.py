@@ -10,7 +10,9 @@ second of:
   function, a Python reduce function over the mailbox and an apply function, the graph of a
   batch built with ``dgl.batch`` of per-tree graphs. It is the yardstick;
 - ``child-sum-deps``: the Child-Sum Tree-LSTM on spaCy dependency parses of the same
-  sentences (parsed once, before timing; tokens passed unescaped);
+  sentences (:func:`~treernn.training.tasks.dependency_versions`: parsed once before timing,
+  tokens passed unescaped, nothing cached on disk; a node has the label of the SST phrase
+  with the same span, if any);
 - ``rntn-native``: the RNTN, native backend;
 - ``bilstm``: the fused BiLSTM of the registry, loss on the sentence label only.
 
@@ -21,8 +23,17 @@ once (:func:`~treernn.batching.plan_tree` plans, per-tree DGL graphs, token list
 training loop does. Also measured: the float32 matrix-multiply peak of the machine, the share
 of it each model's own matrix work reaches (FLOPs counted analytically), and peak memory.
 
-Legend: B sentences per batch, N nodes, T token-bearing nodes, E input size, H hidden size,
-C classes.
+Noise (a shared machine): the measurements are interleaved. Each round measures every
+configuration, batch size and phase for a short slice of time (and the matmul peak). Around
+every slice a probe times a fixed burst of small multi-threaded operations; on a machine
+whose cores are shared, PyTorch's threads then wait for each other at every operation and
+the probe is many times slower than its best. A slice is *calm* when the probes before and
+after it are within ``calm_factor`` of the best probe of the run; rounds go on (within the
+time budget) until every measurement has ``rounds`` calm slices, and each result is the
+median over its calm slices (over all its slices, flagged, when it has none).
+
+Legend: B sentences per batch, N nodes, n0 leaves, T token-bearing nodes, E input size,
+H hidden size, C classes.
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ import platform
 import random
 import statistics
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
@@ -64,12 +76,20 @@ class BenchConfig:
         vectors: a 300-d vector file to initialise the embeddings (None: random vectors; the
             values do not change the cost).
         threads: ``torch.set_num_threads`` (None: leave PyTorch's setting).
-        train_seconds, infer_seconds: time budget of each timed phase (after warm-up).
-        min_batches: timed batches at least (grouped into up to ``repeats`` repetitions).
-        warmup_batches: untimed batches before each phase.
+        rounds: calm slices wanted per measurement (the result is their median).
+        train_seconds, infer_seconds: the timed slice of one measurement in one round (at
+            least one batch).
+        max_seconds: a measurement whose slices took this long in all gets no more rounds
+            (slow configurations: fewer slices).
+        time_budget: no new round starts once the run has taken this long, or would with
+            one more round like the last (None: no limit; at least one round always runs).
+        calm_factor: a slice is calm when the probes around it take at most this times the
+            best probe of the run.
+        warmup_batches: untimed batches of ``min(B, 25)`` sentences before a measurement's
+            first slice.
         max_trees: sentences used (None: all training trees).
         dependency_trees: sentences parsed with spaCy for ``child-sum-deps`` (cycled).
-        configs: which configurations to run (None: all).
+        configs: which configurations to run (None: all of :data:`CONFIGS`).
     """
 
     quick: bool = False
@@ -81,10 +101,12 @@ class BenchConfig:
     input_dim: int = 300
     hidden_dim: int = 150
     num_classes: int = 5
-    train_seconds: float = 10.0
-    infer_seconds: float = 5.0
-    min_batches: int = 5
-    repeats: int = 5
+    rounds: int = 5
+    train_seconds: float = 1.5
+    infer_seconds: float = 0.75
+    max_seconds: float = 20.0
+    time_budget: Optional[float] = 540.0
+    calm_factor: float = 3.0
     warmup_batches: int = 2
     max_trees: Optional[int] = None
     dependency_trees: int = 2000
@@ -93,9 +115,12 @@ class BenchConfig:
 
     @classmethod
     def quick_run(cls, **changes: Any) -> "BenchConfig":
-        """The ``--quick`` settings: 200 trees, one warm-up and one timed batch."""
-        settings = dict(quick=True, train_seconds=0.0, infer_seconds=0.0, min_batches=1,
-                        repeats=1, warmup_batches=1, max_trees=200, dependency_trees=200)
+        """The ``--quick`` settings (a smoke run, well under a minute): 200 trees, batch sizes
+        4 and 16 (the RNTN's training is slow), one round of one warm-up and one timed batch,
+        one thread (a busy shared machine slows multi-threaded PyTorch down many times)."""
+        settings = dict(quick=True, batch_sizes=(4, 16), threads=1, rounds=1,
+                        train_seconds=0.0, infer_seconds=0.0, time_budget=0.0, warmup_batches=1,
+                        max_trees=200, dependency_trees=200)
         settings.update(changes)
         return cls(**settings)
 
@@ -104,18 +129,19 @@ CONFIGS = {
     "tree-lstm-native": "N-ary Tree-LSTM, native backend, SST trees, loss on every node",
     "tree-lstm-dgl": "N-ary Tree-LSTM, DGL backend, SST trees, loss on every node",
     "dgl-example": "DGL example's Tree-LSTM (prop_nodes_topo, Python reduce), loss on every node",
-    "child-sum-deps": "Child-Sum Tree-LSTM, spaCy dependency trees, loss on every node",
+    "child-sum-deps": "Child-Sum Tree-LSTM, spaCy dependency trees, loss on labelled nodes",
     "rntn-native": "RNTN, native backend, SST trees, loss on every node",
     "bilstm": "fused BiLSTM (nn.LSTM), loss on the sentence label only",
 }
 
 MEMORY_NOTE_CPU = (
-    "peak RSS increase of this process during the phase (VmHWM reset through "
-    "/proc/self/clear_refs after gc and malloc_trim; minus the RSS at the phase's start); "
-    "includes optimizer state created in the phase; memory the allocator kept from earlier "
-    "phases can make it an underestimate"
+    "peak RSS increase of the process during a measurement's slice (VmHWM reset through "
+    "/proc/self/clear_refs after gc and malloc_trim, minus the RSS at the slice's start), the "
+    "largest over the rounds; optimizer state made in the first slice counts there; memory "
+    "the allocator kept from earlier slices can make it an underestimate"
 )
-MEMORY_NOTE_CUDA = "torch.cuda.max_memory_allocated during the phase minus the allocated memory at its start"
+MEMORY_NOTE_CUDA = ("torch.cuda.max_memory_allocated during a measurement's slice minus the "
+                    "memory allocated at its start, the largest over the rounds")
 
 
 # --------------------------------------------------------------------------- the DGL example
@@ -192,24 +218,30 @@ class _Workload:
     note: str = ""
 
 
-def _tree_flops(cell: str, E: int, H: int, C: int) -> Callable[[list], float]:
-    """Forward matmul FLOPs of a tree model on a batch of :class:`TreePlan` items."""
+def _tree_flops(kind: str, E: int, H: int, C: int, g_leaf: int,
+                g_int: int) -> Callable[[list], float]:
+    """Forward matmul FLOPs of a tree model on a batch of :class:`TreePlan` items.
+
+    ``g_leaf``, ``g_int``: the widths of the cell's input projections of leaves and of
+    internal nodes with a token (the cell's ``leaf_projection_size`` / ``projection_size``).
+    """
 
     def count(plans: list) -> float:
         N = sum(p.n for p in plans)
         T = sum(int(p.has_token.sum()) for p in plans)
-        leaves = sum(int((p.heights == 0).sum()) for p in plans)
-        N_int, edges = N - leaves, N - len(plans)
+        n0 = sum(int((p.heights == 0).sum()) for p in plans)
+        N_int, edges = N - n0, N - len(plans)
+        proj = 2 * n0 * E * g_leaf + 2 * (T - n0) * E * g_int  # W x, token-bearing nodes only
         head = 2 * N * H * C
-        if cell == "nary-tree-lstm":  # W x on tokens; [h1; h2] (2H) @ (2H, 5H) per internal node
-            return 2 * T * E * 4 * H + 2 * N_int * 2 * H * 5 * H + head
-        if cell == "child-sum-tree-lstm":  # W x; U_iou on the child sum; U_f per child (edge)
-            return 2 * T * E * 4 * H + 2 * N_int * H * 3 * H + 2 * edges * H * H + head
-        if cell == "rntn":  # leaf transform; W [c1; c2]; the tensor term z^T V^[k] z
-            return 2 * T * E * H + 2 * N_int * 2 * H * H + 2 * N_int * H * (2 * H) ** 2 + head
-        if cell == "dgl-example":  # W_iou on every node (masked); U_iou, U_f per internal node
+        if kind == "nary-tree-lstm":  # [h1; h2] (2H) @ (2H, 5H) per internal node
+            return proj + 2 * N_int * 2 * H * 5 * H + head
+        if kind == "child-sum-tree-lstm":  # U_iou on the child sum; U_f on every child (edge)
+            return proj + 2 * N_int * H * 3 * H + 2 * edges * H * H + head
+        if kind == "rntn":  # W [c1; c2] and the tensor term z^T V^[k] z (2H x 2H, H slices)
+            return proj + 2 * N_int * 2 * H * H + 2 * N_int * H * (2 * H) ** 2 + head
+        if kind == "dgl-example":  # W_iou on every node (masked); U_iou, U_f per internal node
             return 2 * N * E * 3 * H + 2 * N_int * 2 * H * (3 * H + 2 * H) + head
-        raise ValueError(cell)
+        raise ValueError(kind)
 
     return count
 
@@ -290,37 +322,21 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _time_phase(step: Callable[[list], None], batches, device: torch.device, warmup: int,
-                seconds: float, min_batches: int, repeats: int) -> dict:
-    """Runs ``step`` on batches: ``warmup`` untimed, then timed until ``seconds`` have passed
-    and ``min_batches`` were done (or 3x ``seconds``). Each batch is timed on its own (device
-    synchronised around it); consecutive batches are grouped into ``repeats`` repetitions."""
-    for _ in range(warmup):
-        step(next(batches))
+def _time_slice(step: Callable[[list], None], batches, device: torch.device,
+                seconds: float) -> tuple[float, list]:
+    """Runs ``step`` on batches until ``seconds`` have passed (at least one batch). Returns
+    the time spent in the steps (device synchronised after each) and the batches done."""
+    spent, done = 0.0, []
     _sync(device)
-    times, sizes, done = [], [], []
-    start = time.perf_counter()
     while True:
         items = next(batches)
         t0 = time.perf_counter()
         step(items)
         _sync(device)
-        times.append(time.perf_counter() - t0)
-        sizes.append(len(items))
+        spent += time.perf_counter() - t0
         done.append(items)
-        elapsed = time.perf_counter() - start
-        if (elapsed >= seconds and len(times) >= min_batches) or elapsed >= 3 * max(seconds, 1e-9):
-            break
-    groups = np.array_split(np.arange(len(times)), min(repeats, len(times)))
-    rates = [sum(sizes[i] for i in g) / sum(times[i] for i in g) for g in groups]
-    return {
-        "sentences_per_s": statistics.median(rates),
-        "repetitions": [round(r, 1) for r in rates],
-        "batches": len(times),
-        "sentences": sum(sizes),
-        "seconds": round(sum(times), 3),
-        "_done": done,
-    }
+        if spent >= seconds:
+            return spent, done
 
 
 def matmul_peak(device: torch.device, shapes: Sequence[tuple[int, int, int]],
@@ -365,7 +381,8 @@ def _machine_info(device: torch.device) -> dict:
     info = {
         "cpu_model": cpu,
         "cpu_cores": os.cpu_count(),
-        "cpu_cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "cpu_cores_usable": (len(os.sched_getaffinity(0))
+                             if hasattr(os, "sched_getaffinity") else None),
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "torch_interop_threads": torch.get_num_interop_threads(),
@@ -398,7 +415,7 @@ def _resolve_device(name: str) -> torch.device:
 class _Data:
     trees: list  # SST training trees (shuffled, possibly cut)
     tokens: list  # their token lists (as in the treebank)
-    dependency_trees: list  # spaCy parses of the first sentences, every node labelled
+    dependency_trees: list  # spaCy parses of the first sentences, span-matched labels
     vocab: Any
     vectors: Optional[np.ndarray]
     timings: dict = field(default_factory=dict)
@@ -406,8 +423,7 @@ class _Data:
 
 def _load_data(cfg: BenchConfig, log: Callable[[str], None]) -> _Data:
     from treernn.corpora import load_sst
-    from treernn.parsing import SpacyParser
-    from treernn.trees import unescape_token
+    from treernn.training.tasks import dependency_versions
     from treernn.vocab import Vocab, load_vectors
 
     timings = {}
@@ -420,17 +436,16 @@ def _load_data(cfg: BenchConfig, log: Callable[[str], None]) -> _Data:
     timings["load_sst_s"] = round(time.perf_counter() - t0, 2)
 
     t0 = time.perf_counter()
-    parser = SpacyParser(one_tree_per_text=True)
-    n_dep = min(cfg.dependency_trees, len(trees))
-    unescaped = [[unescape_token(t) for t in sent] for sent in tokens[:n_dep]]
-    deps = parser.parse(unescaped)
-    for dep, tree in zip(deps, trees):
-        for node in dep.postorder():  # the benchmark's labels: the sentence label everywhere
-            node.label = tree.label
+    deps = []
+    if "child-sum-deps" in (cfg.configs or CONFIGS):  # spaCy; tokens unescaped; nothing cached
+        # spaCy takes no token with whitespace inside; SST has a few (e.g. '8\xa01/2').
+        parseable = [t for t, toks in zip(trees, tokens)
+                     if not any(ch.isspace() for tok in toks for ch in tok)]
+        deps = dependency_versions(parseable[: cfg.dependency_trees])
     timings["spacy_parse_s"] = round(time.perf_counter() - t0, 2)
 
     t0 = time.perf_counter()
-    vocab = Vocab.build(tokens + unescaped)
+    vocab = Vocab.build(tokens)
     vectors = None
     if cfg.vectors is not None:
         vectors, coverage = load_vectors(cfg.vectors, vocab, cfg.input_dim)
@@ -439,8 +454,9 @@ def _load_data(cfg: BenchConfig, log: Callable[[str], None]) -> _Data:
     return _Data(trees, tokens, deps, vocab, vectors, timings)
 
 
-def _workloads(cfg: BenchConfig, data: _Data, device: torch.device) -> list[_Workload]:
-    """The configurations of ``cfg.configs`` (all by default), models on ``device``."""
+def _build_workload(name: str, cfg: BenchConfig, data: _Data, plans: list,
+                    device: torch.device) -> _Workload:
+    """The configuration ``name`` (see :data:`CONFIGS`), its model on ``device``."""
     from treernn.batching import batch_trees, plan_tree
     from treernn.batching.sequence import batch_sequences
     from treernn.encoders.registry import build_encoder
@@ -448,9 +464,6 @@ def _workloads(cfg: BenchConfig, data: _Data, device: torch.device) -> list[_Wor
     from treernn.models.classifier import SequenceClassifier, TreeClassifier
 
     E, H, C, V, vocab = cfg.input_dim, cfg.hidden_dim, cfg.num_classes, len(data.vocab), data.vocab
-    wanted = cfg.configs or tuple(CONFIGS)
-    plans = [plan_tree(t, vocab) for t in data.trees]
-    out = []
 
     def init(model: nn.Module) -> nn.Module:
         emb = model.encoder.embedding if hasattr(model, "encoder") else model.embedding
@@ -466,61 +479,143 @@ def _workloads(cfg: BenchConfig, data: _Data, device: torch.device) -> list[_Wor
     def tree_model(cell, backend):
         return init(TreeClassifier(TreeEncoder(V, E, H, cell=cell, backend=backend), C, 0.5))
 
-    for name in wanted:
-        if name == "tree-lstm-native":
-            out.append(_Workload(name, tree_model("nary-tree-lstm", "native"), plans, tree_collate,
-                                 _tree_flops("nary-tree-lstm", E, H, C)))
-        elif name == "tree-lstm-dgl":
-            out.append(_Workload(name, tree_model("nary-tree-lstm", "dgl"), plans, tree_collate,
-                                 _tree_flops("nary-tree-lstm", E, H, C)))
-        elif name == "dgl-example":
-            from treernn._dgl import import_dgl
+    def flops(model, kind):
+        cell = model.encoder.cell
+        g_leaf = getattr(cell, "leaf_projection_size", cell.projection_size)
+        return _tree_flops(kind, E, H, C, g_leaf, cell.projection_size)
 
-            dgl = import_dgl(device)
-            graphs = []
-            for p in plans:  # per-tree graphs, built once (as the example's dataset does)
-                g = dgl.graph((torch.from_numpy(p.edge_child), torch.from_numpy(p.edge_parent)),
-                              num_nodes=p.n)
-                g.ndata["x"] = torch.from_numpy(p.token_ids)
-                g.ndata["y"] = torch.from_numpy(p.labels)
-                g.ndata["mask"] = torch.from_numpy(p.has_token.astype(np.int64))
-                graphs.append((g, p))
+    if name in ("tree-lstm-native", "tree-lstm-dgl"):
+        model = tree_model("nary-tree-lstm", name.rsplit("-", 1)[1])
+        return _Workload(name, model, plans, tree_collate, flops(model, "nary-tree-lstm"))
+    if name == "dgl-example":
+        from treernn._dgl import import_dgl
 
-            def graph_collate(items, dgl=dgl):
-                g = dgl.batch([g for g, _ in items]).to(device)
-                return g, g.ndata["y"]
+        dgl = import_dgl(device)
+        graphs = []
+        for p in plans:  # per-tree graphs, built once (as the example's dataset does)
+            g = dgl.graph((torch.from_numpy(p.edge_child), torch.from_numpy(p.edge_parent)),
+                          num_nodes=p.n)  # edges child -> parent
+            g.ndata["x"] = torch.from_numpy(p.token_ids)  # (n,)
+            g.ndata["y"] = torch.from_numpy(p.labels)  # (n,)
+            g.ndata["mask"] = torch.from_numpy(p.has_token.astype(np.int64))  # (n,)
+            graphs.append((g, p))
 
-            count = _tree_flops("dgl-example", E, H, C)
-            out.append(_Workload(name, init(DGLExampleTreeLSTM(V, E, H, C)), graphs, graph_collate,
-                                 lambda items, count=count: count([p for _, p in items])))
-        elif name == "child-sum-deps":
-            dep_plans = [plan_tree(t, vocab) for t in data.dependency_trees]
-            out.append(_Workload(name, tree_model("child-sum-tree-lstm", "native"), dep_plans,
-                                 tree_collate, _tree_flops("child-sum-tree-lstm", E, H, C),
-                                 note=f"{len(dep_plans)} spaCy parses, cycled; every node "
-                                      "labelled with its sentence's label"))
-        elif name == "rntn-native":
-            out.append(_Workload(name, tree_model("rntn", "native"), plans, tree_collate,
-                                 _tree_flops("rntn", E, H, C)))
-        elif name == "bilstm":
-            model = init(SequenceClassifier(build_encoder("bilstm", V, E, H), C, 0.5))
-            labels = {id(t): int(tree.label) for t, tree in zip(data.tokens, data.trees)}
+        def graph_collate(items):
+            g = dgl.batch([g for g, _ in items]).to(device)  # per batch, as in the example
+            return g, g.ndata["y"]
 
-            def seq_collate(items):
-                batch = batch_sequences(items, vocab, device=device)
-                targets = torch.tensor([labels[id(t)] for t in items], device=device)
-                return batch, targets
+        count = _tree_flops("dgl-example", E, H, C, 3 * H, 3 * H)
+        return _Workload(name, init(DGLExampleTreeLSTM(V, E, H, C)), graphs, graph_collate,
+                         lambda items: count([p for _, p in items]))
+    if name == "child-sum-deps":
+        dep_plans = [plan_tree(t, vocab) for t in data.dependency_trees]
+        model = tree_model("child-sum-tree-lstm", "native")
+        return _Workload(name, model, dep_plans, tree_collate, flops(model, "child-sum-tree-lstm"),
+                         note=f"{len(dep_plans)} spaCy parses, cycled; a node has the label "
+                              "of the SST phrase with its span, else none (no loss there)")
+    if name == "rntn-native":
+        model = tree_model("rntn", "native")
+        return _Workload(name, model, plans, tree_collate, flops(model, "rntn"))
+    if name == "bilstm":
+        model = init(SequenceClassifier(build_encoder("bilstm", V, E, H), C, 0.5))
+        labels = {id(t): int(tree.label) for t, tree in zip(data.tokens, data.trees)}
 
-            out.append(_Workload(name, model, data.tokens, seq_collate, _bilstm_flops(E, H, C),
-                                 note="loss on the sentence label only"))
-        else:
-            raise BenchError(f"unknown configuration {name!r}; known: {', '.join(CONFIGS)}")
-    return out
+        def seq_collate(items):
+            batch = batch_sequences(items, vocab, device=device)
+            targets = torch.tensor([labels[id(t)] for t in items], device=device)  # (B,)
+            return batch, targets
+
+        return _Workload(name, model, data.tokens, seq_collate, _bilstm_flops(E, H, C),
+                         note="loss on the sentence label only")
+    raise BenchError(f"unknown configuration {name!r}; known: {', '.join(CONFIGS)}")
 
 
 # --------------------------------------------------------------------------- running
-def _run_workload(w: _Workload, cfg: BenchConfig, device: torch.device, peak_gflops: float,
-                  log: Callable[[str], None]) -> list[dict]:
+class _Probe:
+    """Milliseconds of a fixed burst of small multi-threaded operations (see the module
+    docstring): a few milliseconds on an idle machine, seconds when its cores are shared."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.x = torch.randn(400, 150, device=device)  # above PyTorch's parallel grain size
+        self.y = torch.empty_like(self.x)
+        self.best = math.inf
+
+    def __call__(self) -> float:
+        _sync(self.device)
+        t0 = time.perf_counter()
+        for _ in range(100):
+            torch.sigmoid(self.x, out=self.y).mul_(self.x)
+        _sync(self.device)
+        ms = (time.perf_counter() - t0) * 1000
+        self.best = min(self.best, ms)
+        return ms
+
+
+class _Series:
+    """One measurement (configuration x batch size x phase): its slices over the rounds."""
+
+    def __init__(self, workload: _Workload, batch_size: int, phase: str,
+                 step: Callable[[list], None]) -> None:
+        self.workload, self.batch_size, self.phase, self.step = workload, batch_size, phase, step
+        self.batches = _pool_batches(workload.items, batch_size)
+        self.slices: list[dict] = []
+        self.spent = 0.0
+        self.warm = False
+
+    def calm(self, best: float, factor: float) -> list[dict]:
+        return [s for s in self.slices if max(s["probe_ms"]) <= factor * best]
+
+    def measure(self, cfg: BenchConfig, device: torch.device, peak_gflops: float,
+                probe: _Probe) -> None:
+        seconds = cfg.train_seconds if self.phase == "train" else cfg.infer_seconds
+        self.workload.model.train(self.phase == "train")
+        if not self.warm:  # small batches: the code paths, lazy state, without the cost
+            for _ in range(cfg.warmup_batches):
+                self.step(self.workload.items[: min(self.batch_size, 25)])
+            _sync(device)
+            self.warm = True
+        before = probe()
+        with _PeakMemory(device) as mem:
+            spent, done = _time_slice(self.step, self.batches, device, seconds)
+        after = probe()
+        n = sum(len(items) for items in done)
+        # Training: forward + backward, whose matmuls are two per forward one: 3x forward.
+        flops = (3 if self.phase == "train" else 1) * sum(self.workload.flops(d) for d in done)
+        self.spent += spent
+        self.slices.append({
+            "sentences_per_s": n / spent, "model_gflops": flops / spent / 1e9,
+            "share_of_peak": flops / spent / 1e9 / peak_gflops, "peak_memory_mb": mem.mb,
+            "probe_ms": (before, after), "sentences": n, "batches": len(done),
+            "seconds": spent, "flops": flops,
+        })
+
+    def result(self, best: float, factor: float) -> dict:
+        calm = self.calm(best, factor)
+        used = calm or self.slices
+        median = statistics.median
+        memory = [s["peak_memory_mb"] for s in self.slices if s["peak_memory_mb"] is not None]
+        return {
+            "sentences_per_s": round(median(s["sentences_per_s"] for s in used), 1),
+            "model_gflops": round(median(s["model_gflops"] for s in used), 2),
+            "share_of_peak": round(median(s["share_of_peak"] for s in used), 4),
+            "peak_memory_mb": round(max(memory), 1) if memory else None,
+            "calm_slices": len(calm),
+            "slices": len(self.slices),
+            "batches": sum(s["batches"] for s in self.slices),
+            "sentences": sum(s["sentences"] for s in self.slices),
+            "seconds": round(self.spent, 3),
+            "flops_per_sentence": round(sum(s["flops"] for s in self.slices)
+                                        / sum(s["sentences"] for s in self.slices)),
+            "per_slice": [{"sentences_per_s": round(s["sentences_per_s"], 1),
+                           "probe_ms": [round(p, 1) for p in s["probe_ms"]],
+                           "calm": s in calm} for s in self.slices],
+        }
+
+
+def _steps(w: _Workload) -> tuple[Callable[[list], None], Callable[[list], None]]:
+    """The training step (as the trainer's: loss read, clipping, AdaGrad) and the inference
+    step of a workload, both building their batch."""
     from treernn.training.trainer import TrainConfig, build_optimizer, clip_grad_norm
 
     train_cfg = TrainConfig()
@@ -542,31 +637,7 @@ def _run_workload(w: _Workload, cfg: BenchConfig, device: torch.device, peak_gfl
         with torch.inference_mode():
             model(batch).logits.argmax(-1)
 
-    rows = []
-    for B in cfg.batch_sizes:
-        row: dict = {"config": w.name, "batch_size": B}
-        for phase, step, seconds, factor in (("train", train_step, cfg.train_seconds, 3),
-                                             ("infer", infer_step, cfg.infer_seconds, 1)):
-            model.train(phase == "train")
-            torch.manual_seed(cfg.seed)
-            with _PeakMemory(device) as mem:
-                result = _time_phase(step, _pool_batches(w.items, B), device, cfg.warmup_batches,
-                                     seconds, cfg.min_batches, cfg.repeats)
-            done = result.pop("_done")
-            # FLOPs: forward x 3 for training (forward + two matmuls per forward one backward).
-            flops = factor * sum(w.flops(items) for items in done)
-            gflops = flops / result["seconds"] / 1e9
-            result.update(model_gflops=round(gflops, 2),
-                          share_of_peak=round(gflops / peak_gflops, 4),
-                          flops_per_sentence=round(flops / result["sentences"]),
-                          peak_memory_mb=None if mem.mb is None else round(mem.mb, 1))
-            result["sentences_per_s"] = round(result["sentences_per_s"], 1)
-            row[phase] = result
-            log(f"bench: {w.name:<17} B={B:<4} {phase}: {result['sentences_per_s']:>9,.1f} "
-                f"sentences/s ({result['batches']} batches)")
-        row["infer_over_train"] = round(row["infer"]["sentences_per_s"] / row["train"]["sentences_per_s"], 2)
-        rows.append(row)
-    return rows
+    return train_step, infer_step
 
 
 def _rate(rows: list[dict], config: str, B: int, phase: str) -> Optional[float]:
@@ -619,44 +690,115 @@ def run_benchmark(cfg: BenchConfig, log: Callable[[str], None] = lambda m: None)
         BenchError: an unknown device or configuration, or ``cuda`` without CUDA.
     """
     device = _resolve_device(cfg.device)
+    names = tuple(cfg.configs or CONFIGS)
+    unknown = [n for n in names if n not in CONFIGS]
+    if unknown:
+        raise BenchError(f"unknown configuration {unknown[0]!r}; known: {', '.join(CONFIGS)}")
+    if not cfg.batch_sizes or min(cfg.batch_sizes) < 1:
+        raise BenchError(f"batch sizes must be positive integers, got {cfg.batch_sizes}")
+    threads = torch.get_num_threads()
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
+    try:
+        return _run(cfg, device, names, log)
+    finally:
+        torch.set_num_threads(threads)  # the caller's setting again
+
+
+def _run(cfg: BenchConfig, device: torch.device, names: tuple,
+         log: Callable[[str], None]) -> dict:
+    from treernn.batching import plan_tree
+
     torch.manual_seed(cfg.seed)
     start = time.perf_counter()
-    data = _load_data(cfg, log)
-    shapes = [(256, 2 * cfg.hidden_dim, 5 * cfg.hidden_dim),
-              (1024, 2 * cfg.hidden_dim, 5 * cfg.hidden_dim),
-              (4096, 2 * cfg.hidden_dim, 5 * cfg.hidden_dim),
-              (4096, cfg.input_dim, 4 * cfg.hidden_dim),
-              (2048, 2048, 2048)]
-    peak = matmul_peak(device, shapes, seconds=0.1 if cfg.quick else 1.0,
-                       repeats=3 if cfg.quick else 5)
-    log(f"bench: matmul peak {peak['peak_gflops']:.1f} GFLOP/s")
-    rows, skipped = [], {}
-    for w in _workloads(cfg, data, device):
-        try:
-            rows.extend(_run_workload(w, cfg, device, peak["peak_gflops"], log))
-        except TreernnError as exc:  # e.g. a CPU-only DGL build with --device cuda
-            skipped[w.name] = str(exc)
-            log(f"bench: {w.name} skipped: {exc}")
-        w.model.to("cpu")
-        del w
-        gc.collect()
+    machine = _machine_info(device)
+    with warnings.catch_warnings():
+        # DGL warns on every frontier without edges (the leaves) in prop_nodes_topo; PyTorch on
+        # sparse gradients without invariant checks (the trainer's sparse embeddings).
+        warnings.filterwarnings("ignore", message=".*does not contain valid edges")
+        warnings.filterwarnings("ignore", message="Sparse invariant checks")
+        data = _load_data(cfg, log)
+        plans = [plan_tree(t, data.vocab) for t in data.trees]
+        series, skipped, configs = [], {}, {}
+        for name in names:
+            try:
+                w = _build_workload(name, cfg, data, plans, device)
+            except TreernnError as exc:  # e.g. a CPU-only DGL build with --device cuda
+                skipped[name] = str(exc)
+                log(f"bench: {name} skipped: {exc}")
+                continue
+            configs[name] = CONFIGS[name] + (f" ({w.note})" if w.note else "")
+            train_step, infer_step = _steps(w)
+            for B in cfg.batch_sizes:
+                series += [_Series(w, B, "train", train_step), _Series(w, B, "infer", infer_step)]
+
+        H, E = cfg.hidden_dim, cfg.input_dim
+        shapes = [(256, 2 * H, 5 * H), (1024, 2 * H, 5 * H), (4096, 2 * H, 5 * H),
+                  (4096, E, 3 * H), (2048, 2048, 2048)]
+        probe, peaks, factor = _Probe(device), [], cfg.calm_factor
+        probe()
+        for r in range(10 * max(1, cfg.rounds)):
+            t0 = time.perf_counter()
+            before = probe()
+            peak = matmul_peak(device, shapes, seconds=0.05 if cfg.quick else 0.3, repeats=3)
+            peak["probe_ms"] = (before, probe())
+            peaks.append(peak)
+            for s in series:
+                if s.spent < cfg.max_seconds and len(s.calm(probe.best, factor)) < cfg.rounds:
+                    s.measure(cfg, device, peak["peak_gflops"], probe)
+            took, elapsed = time.perf_counter() - t0, time.perf_counter() - start
+            wanting = sum(s.spent < cfg.max_seconds and len(s.calm(probe.best, factor)) < cfg.rounds
+                          for s in series)
+            log(f"bench: round {r + 1} ({took:.0f} s): matmul peak {peak['peak_gflops']:.1f} "
+                f"GFLOP/s, probe best {probe.best:.1f} ms, {wanting} measurements want more "
+                "calm slices")
+            if not wanting or cfg.time_budget is None or elapsed + took > cfg.time_budget:
+                break
+
+    best = probe.best
+    calm_peaks = [p for p in peaks if max(p["probe_ms"]) <= factor * best] or peaks
+    rows = []
+    for s in series:
+        if s.phase == "train":
+            rows.append({"config": s.workload.name, "batch_size": s.batch_size})
+        rows[-1][s.phase] = s.result(best, factor)
+    for row in rows:
+        row["infer_over_train"] = round(
+            row["infer"]["sentences_per_s"] / row["train"]["sentences_per_s"], 2)
+    peak = {
+        "peak_gflops": round(statistics.median(p["peak_gflops"] for p in calm_peaks), 1),
+        "shapes": [dict(m=m, k=k, n=n, gflops=round(statistics.median(
+            p["shapes"][i]["gflops"] for p in calm_peaks), 1))
+            for i, (m, k, n) in enumerate(shapes)],
+        "rounds": [p["peak_gflops"] for p in peaks],
+        "calm_rounds": len(calm_peaks) if calm_peaks is not peaks else 0,
+    }
     settings = asdict(cfg)
-    settings.update(optimizer="adagrad (TrainConfig defaults, sparse embedding gradients, "
-                              "clip norm 5)", dropout=0.5, loss_on="every node (trees); "
-                                                                  "sentence label (bilstm)")
+    settings.update(optimizer="AdaGrad (TrainConfig defaults: lr 0.05, embeddings 0.1 with "
+                              "sparse gradients, L2 1e-4, clip norm 5)",
+                    dropout=0.5, loss_on="every node (trees); the sentence label (bilstm)")
     return {
-        "machine": _machine_info(device),
+        "machine": machine,
         "settings": settings,
         "data": {"trees": len(data.trees), "dependency_trees": len(data.dependency_trees),
-                 "vocab": len(data.vocab), "mean_nodes": round(float(np.mean([len(t.postorder()) for t in data.trees[:2000]])), 1),
+                 "vocab": len(data.vocab),
+                 "mean_nodes": round(float(np.mean([p.n for p in plans])), 1),
+                 "mean_tokens": round(float(np.mean([len(t) for t in data.tokens])), 1),
                  **data.timings},
-        "configs": {name: CONFIGS[name] for name in (cfg.configs or CONFIGS)},
+        "configs": configs,
         "matmul_peak": peak,
+        "method": ("sentences/s: sentences over the time of their steps (batch building, "
+                   "forward, loss, backward, clipping, AdaGrad; inference: batch building and "
+                   "forward) in a slice; one slice per round; the median over the calm slices "
+                   "(probes around the slice within calm_factor of the best probe)"),
+        "probe": {"best_ms": round(best, 2), "calm_factor": factor,
+                  "what": "100x (sigmoid + mul) on a 400x150 float32 tensor"},
+        "rounds": len(peaks),
         "memory_measure": MEMORY_NOTE_CUDA if device.type == "cuda" else MEMORY_NOTE_CPU,
-        "flops_measure": ("matmul FLOPs counted analytically per batch (input projections, "
-                          "per-level recurrent matmuls, softmax head); training = 3x forward"),
+        "flops_measure": ("matmul FLOPs counted analytically per batch (input projections of "
+                          "the token-bearing nodes, per-level recurrent matmuls, softmax head); "
+                          "training = 3x forward; share = model GFLOP/s over the same round's "
+                          "matmul peak, median over the calm slices"),
         "results": rows,
         "skipped": skipped,
         "ratios": _ratios(rows, cfg.batch_sizes),
@@ -667,17 +809,18 @@ def run_benchmark(cfg: BenchConfig, log: Callable[[str], None] = lambda m: None)
 
 def format_table(report: dict) -> str:
     """The report as a plain-text table, ratios and target checks."""
-    m = report["machine"]
+    m, peak = report["machine"], report["matmul_peak"]
     lines = [
         f"treernn bench on {m['cpu_model']} ({m['cpu_cores']} cores, {m['torch_threads']} torch "
-        f"threads), device {m['device']}, torch {m['torch']}, dgl {m['dgl']}",
-        f"matmul peak {report['matmul_peak']['peak_gflops']:.1f} GFLOP/s ("
+        f"threads), device {m['device']}, torch {m['torch']}, dgl {m['dgl']}; "
+        f"{report['rounds']} rounds, probe best {report['probe']['best_ms']:.1f} ms",
+        f"matmul peak {peak['peak_gflops']:.1f} GFLOP/s ("
         + ", ".join(f"{r['m']}x{r['k']}@{r['k']}x{r['n']}: {r['gflops']:.1f}"
-                    for r in report["matmul_peak"]["shapes"]) + ")",
+                    for r in peak["shapes"]) + f"; {peak['calm_rounds']} calm rounds)",
         "",
         f"{'config':<17} {'B':>4} {'train sent/s':>13} {'infer sent/s':>13} {'inf/train':>9} "
-        f"{'train GF/s':>10} {'%peak':>6} {'infer GF/s':>10} {'%peak':>6} {'mem train MB':>12} "
-        f"{'mem infer MB':>12}",
+        f"{'train GF/s':>10} {'%peak':>6} {'infer GF/s':>10} {'%peak':>6} {'mem MB t/i':>11} "
+        f"{'calm t/i':>9}",
     ]
 
     def mb(x):
@@ -685,27 +828,54 @@ def format_table(report: dict) -> str:
 
     for r in report["results"]:
         t, i = r["train"], r["infer"]
+        calm = f"{t['calm_slices']}/{t['slices']} {i['calm_slices']}/{i['slices']}"
         lines.append(
             f"{r['config']:<17} {r['batch_size']:>4} {t['sentences_per_s']:>13,.1f} "
             f"{i['sentences_per_s']:>13,.1f} {r['infer_over_train']:>8.2f}x "
             f"{t['model_gflops']:>10.2f} {100 * t['share_of_peak']:>5.1f}% "
             f"{i['model_gflops']:>10.2f} {100 * i['share_of_peak']:>5.1f}% "
-            f"{mb(t['peak_memory_mb']):>12} {mb(i['peak_memory_mb']):>12}")
+            f"{mb(t['peak_memory_mb']) + '/' + mb(i['peak_memory_mb']):>11} {calm:>9}")
     for name, why in report["skipped"].items():
         lines.append(f"{name:<17} skipped: {why}")
     lines += ["", "ratios (same run):"]
     for r in report["ratios"]:
         lines.append(f"  {r['what']:<34} B={r['batch_size']:<4} {r['phase']:<5} {r['ratio']:.2f}x")
-    lines += ["", "targets (native Tree-LSTM):"]
+    if report["targets"]:
+        lines += ["", "targets (native Tree-LSTM):"]
     for c in report["targets"]:
         lines.append(f"  {c['target']:<40} {c['value']:>10,.2f}  goal >= {c['goal']:,.0f}  "
                      f"{'met' if c['met'] else 'MISSED'}")
-    lines += ["", "sentences/s: median over repetitions of consecutive timed batches, batching "
-                  "included; bilstm: loss on the sentence label only",
+    lines += ["", f"method: {report['method']}; calm t/i: calm slices of all (train, infer); "
+                  "a result without calm slices is the median of all its slices",
+              "bilstm: loss on the sentence label only",
               f"memory: {report['memory_measure']}",
               f"FLOPs: {report['flops_measure']}",
               f"total {report['total_seconds']:.0f} s"]
     return "\n".join(lines)
+
+
+def bench_config(quick: bool = False, batch_sizes: Optional[str] = None, device: str = "cpu",
+                 data_path: Optional[str] = None, vectors: Optional[str] = None,
+                 threads: Optional[int] = None) -> BenchConfig:
+    """A :class:`BenchConfig` from command-line values (``batch_sizes`` like ``"25,256"``).
+
+    Raises:
+        BenchError: batch sizes that are not positive integers, or threads < 1.
+    """
+    changes: dict = {"device": device, "data_path": data_path, "vectors": vectors,
+                     "threads": threads}
+    if batch_sizes is not None:
+        try:
+            sizes = tuple(int(x) for x in batch_sizes.split(",") if x.strip())
+        except ValueError:
+            sizes = ()
+        if not sizes or min(sizes) < 1:
+            raise BenchError(f"--batch-sizes must be positive integers like 25,256, "
+                             f"got {batch_sizes!r}")
+        changes["batch_sizes"] = sizes
+    if threads is not None and threads < 1:
+        raise BenchError(f"--threads must be >= 1, got {threads}")
+    return BenchConfig.quick_run(**changes) if quick else BenchConfig(**changes)
 
 
 def write_json(report: dict, path: str) -> None:
@@ -716,5 +886,5 @@ def write_json(report: dict, path: str) -> None:
         f.write("\n")
 
 
-__all__ = ["BenchConfig", "BenchError", "CONFIGS", "DGLExampleTreeLSTM", "format_table",
-           "matmul_peak", "run_benchmark", "write_json"]
+__all__ = ["BenchConfig", "BenchError", "CONFIGS", "DGLExampleTreeLSTM", "bench_config",
+           "format_table", "matmul_peak", "run_benchmark", "write_json"]

@@ -135,7 +135,8 @@ _FIELDS = (
     "edge_src", "edge_dst", "edge_pos",  # (N - B,) edges child -> parent, post-order ids
     "order", "slot",  # (N,) level order <-> post-order
     "level_children",  # (N - n_leaves, K), slots
-    "token_slots", "slot_token_ids",  # (T,)
+    "token_slots", "slot_token_ids", "token_unique_index",  # (T,)
+    "unique_token_ids",  # (U,)
 )
 
 
@@ -169,8 +170,13 @@ class TreeBatch:
             (a node with fewer than K children) is slot ``N``, which a backend keeps as an
             all-zero state. :meth:`level_child_index` gives one level's rows.
         level_child_mask: ``(N - n_leaves, K)`` bool, True at real children.
-        token_slots: ``(T,)`` slots of the nodes that carry a token, ascending.
+        token_slots: ``(T,)`` slots of the nodes that carry a token, ascending (the leaves
+            are the first ``num_leaves``).
         slot_token_ids: ``(T,)`` their vocabulary ids.
+        unique_token_ids: ``(U,)`` the distinct ids among them, ascending, and
+        token_unique_index: ``(T,)`` where each token's id is in ``unique_token_ids``
+            (``slot_token_ids == unique_token_ids[token_unique_index]``), so an encoder
+            embeds and projects each distinct word of a batch once.
 
     Python attributes (CPU, never moved): ``num_trees`` (B), ``num_nodes`` (N),
     ``max_arity`` (K), ``level_offsets`` (L + 1 ints), ``num_leaves``, ``num_tokens`` (T),
@@ -195,6 +201,8 @@ class TreeBatch:
     level_child_mask: torch.Tensor
     token_slots: torch.Tensor
     slot_token_ids: torch.Tensor
+    unique_token_ids: torch.Tensor
+    token_unique_index: torch.Tensor
 
     def __init__(self, flat: torch.Tensor, layout: tuple, meta: dict) -> None:
         # Private: use batch_trees(). `flat` holds every index tensor (int64), `layout` the
@@ -323,6 +331,8 @@ def batch_trees(
     if len(token_slots) < n_leaves or token_slots[n_leaves - 1] != n_leaves - 1:
         raise TreeBatchError("every leaf needs a token; a leaf without one cannot be encoded")
     T = len(token_slots)
+    slot_token_ids = token_ids[order[token_slots]]
+    unique_token_ids, token_unique_index = np.unique(slot_token_ids, return_inverse=True)
 
     arrays = {
         "token_ids": token_ids,
@@ -340,7 +350,9 @@ def batch_trees(
         "slot": slot,
         "level_children": level_children,
         "token_slots": token_slots,
-        "slot_token_ids": token_ids[order[token_slots]],
+        "slot_token_ids": slot_token_ids,
+        "token_unique_index": token_unique_index,
+        "unique_token_ids": unique_token_ids,
     }
     layout = []
     start = 0

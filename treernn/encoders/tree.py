@@ -18,8 +18,9 @@ traversal:
   ``u_mul_e`` / ``sum`` message functions, plain autograd. Slower; a cross-check, and the
   bridge for users of DGL graphs.
 
-The input projections of all nodes (``W x + b`` of every gate) are computed before the level
-loop, in one matrix multiply for the leaves and one for internal nodes with a token.
+The input projections (``W x + b`` of every gate) are computed before the level loop: one
+matrix multiply over the batch's distinct leaf words (then gathered to the leaves), one for
+internal nodes with a token (dependency trees).
 
 Legend: B trees, N nodes in the batch, n0 leaves, K the largest number of children,
 E input size, H hidden size, G / G_leaf the cell's internal / leaf projection sizes.
@@ -353,20 +354,27 @@ class TreeEncoder(Encoder):
         cell = self.cell
         N, T, n0 = batch.num_nodes, batch.num_tokens, batch.num_leaves
         if inputs is None:
-            x = self.embedding(batch.slot_token_ids)  # (T, E) leaves first
+            # Each distinct word of the batch is embedded and projected once (a leaf's
+            # projection depends on its word only), then gathered to the leaves.
+            x = self.embedding(batch.unique_token_ids)  # (U, E)
+            index = batch.token_unique_index  # (T,) leaves first
+            xw_leaf = cell.project_leaf(x).index_select(0, index[:n0])  # (n0, G_leaf)
+            if T > n0:
+                x = x.index_select(0, index[n0:])  # (T - n0, E) internal nodes' words
         else:
             if inputs.dim() != 2 or inputs.size(0) != N or inputs.size(1) != cell.input_size:
                 raise ValueError(
                     f"inputs must be (N, E) = ({N}, {cell.input_size}), got {tuple(inputs.shape)}"
                 )
             x = inputs.index_select(0, batch.order.index_select(0, batch.token_slots))  # (T, E)
-        xw_leaf = cell.project_leaf(x[:n0])  # (n0, G_leaf) one multiply for every leaf
+            xw_leaf = cell.project_leaf(x[:n0])  # (n0, G_leaf) one multiply for every leaf
+            x = x[n0:]  # (T - n0, E)
         if N == n0 or not cell.uses_internal_input:
             return xw_leaf, None
         xw_int = cell.empty_projection().expand(N - n0, cell.projection_size)  # (N - n0, G)
         if T > n0:  # dependency trees: internal nodes with a token
             rows = batch.token_slots[n0:] - n0  # (T - n0,)
-            xw_int = xw_int.index_copy(0, rows, cell.project(x[n0:]))  # (N - n0, G)
+            xw_int = xw_int.index_copy(0, rows, cell.project(x))  # (N - n0, G)
         return xw_leaf, xw_int
 
     def forward(self, batch: TreeBatch, inputs: Optional[torch.Tensor] = None) -> EncoderOutput:

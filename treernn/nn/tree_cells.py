@@ -118,10 +118,15 @@ class TreeCell(nn.Module):
         allowed when not :attr:`uses_internal_input`) and their children ``(n, K, H)``."""
         raise NotImplementedError  # abstract
 
-    def kernel(self, num_leaves: int, num_internal: int, like: torch.Tensor) -> Optional["LevelKernel"]:
+    def kernel(
+        self, num_leaves: int, num_internal: int, like: torch.Tensor
+    ) -> Optional["LevelKernel"]:
         """A :class:`LevelKernel` for a batch with these node counts (buffers like ``like``),
         or None when the cell has none (the native backend then uses autograd per level)."""
         return None
+
+    def reset_parameters(self) -> None:
+        raise NotImplementedError  # abstract
 
     def forward(
         self,
@@ -297,7 +302,8 @@ class NaryTreeLSTMCell(_TreeLSTMCell):
         weight_ih ``(4H, E)``: ``[W_i; W_o; W_u; W_f]``; bias ``(4H,)``: ``[b_i; b_o; b_u; b_f]``.
         weight_hh ``(5H, 2H)``: rows ``[i; o; f_1; f_2; u]``, columns ``[child 1 | child 2]``:
         ``U^{(i)}_l = weight_hh[0:H, (l-1)H:lH]``, ``U^{(o)}_l = weight_hh[H:2H, ...]``,
-        ``U^{(f)}_{kl} = weight_hh[(1+k)H:(2+k)H, (l-1)H:lH]``, ``U^{(u)}_l = weight_hh[4H:5H, ...]``.
+        ``U^{(f)}_{kl} = weight_hh[(1+k)H:(2+k)H, (l-1)H:lH]``,
+        ``U^{(u)}_l = weight_hh[4H:5H, ...]``.
 
     As in the paper, with full per-pair forget matrices ``U^{(f)}_{kl}`` and the input term
     ``W^{(f)} x_j + b^{(f)}`` shared by both forget gates (eq. 10); unlike DGL's Tree-LSTM

@@ -1,0 +1,60 @@
+"""``treernn bench``: the quick run completes and reports every configuration (no timing
+assertions: the numbers depend on the machine)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from treernn.bench import CONFIGS, BenchError, bench_config
+from treernn.cli import main
+
+
+@pytest.mark.slow
+def test_quick_bench_reports_every_configuration(sst_dir, tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--quick", "--json", str(out), "--data-path", str(sst_dir)]) == 0
+    report = json.loads(out.read_text())
+
+    assert report["skipped"] == {}
+    sizes = report["settings"]["batch_sizes"]
+    rows = {(r["config"], r["batch_size"]): r for r in report["results"]}
+    assert set(rows) == {(name, b) for name in CONFIGS for b in sizes}
+    for row in rows.values():
+        for phase in ("train", "infer"):
+            result = row[phase]
+            assert result["sentences_per_s"] > 0
+            assert result["batches"] >= 1 and result["sentences"] > 0
+            assert result["model_gflops"] > 0 and result["share_of_peak"] > 0
+            assert result["peak_memory_mb"] is None or result["peak_memory_mb"] >= 0
+        assert row["infer_over_train"] > 0
+    assert report["matmul_peak"]["peak_gflops"] > 0
+    machine = report["machine"]
+    for key in ("cpu_model", "cpu_cores", "torch", "dgl", "torch_threads"):
+        assert machine[key]
+    assert {r["what"] for r in report["ratios"]} >= {"tree-lstm-native / dgl-example",
+                                                     "tree-lstm-native / bilstm"}
+    table = capsys.readouterr().out
+    assert all(name in table for name in CONFIGS)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error without CUDA")
+def test_cuda_without_cuda_is_a_one_line_error(capsys):
+    assert main(["bench", "--device", "cuda"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("treernn: error: --device cuda") and "\n" not in err
+
+
+@pytest.mark.parametrize("text", ["", "0,25", "25,x"])
+def test_bad_batch_sizes_name_the_fix(text):
+    with pytest.raises(BenchError, match="--batch-sizes"):
+        bench_config(batch_sizes=text)
+
+
+def test_quick_settings_are_small():
+    cfg = bench_config(quick=True)
+    assert cfg.quick and cfg.max_trees <= 500 and cfg.rounds == 1 and cfg.warmup_batches <= 1
+    assert cfg.train_seconds == cfg.infer_seconds == 0  # one timed batch per measurement
+    assert bench_config(quick=True, batch_sizes="25,256").batch_sizes == (25, 256)
