@@ -58,3 +58,4 @@ def test_quick_settings_are_small():
     assert cfg.quick and cfg.max_trees <= 500 and cfg.rounds == 1 and cfg.warmup_batches <= 1
     assert cfg.train_seconds == cfg.infer_seconds == 0  # one timed batch per measurement
     assert bench_config(quick=True, batch_sizes="25,256").batch_sizes == (25, 256)
+    assert cfg.threads == 1 and bench_config(quick=True, threads=2).threads == 2

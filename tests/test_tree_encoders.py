@@ -479,3 +479,18 @@ def test_dgl_on_cuda_with_a_cpu_build_points_to_the_native_backend():
         pytest.skip("this DGL build has CUDA")
     with pytest.raises(DGLUnavailableError, match="--backend native"):
         import_dgl("cuda")
+
+
+@pytest.mark.parametrize("use", ["states", "memory"])
+@pytest.mark.parametrize("cell", ["nary-tree-lstm", "child-sum-tree-lstm"])
+@with_backend
+def test_gradient_through_one_output_only(cell, backend_mode, use):
+    trees = mixed_batch(cell)
+    batch = batch_trees(trees, VOCAB, label_fn=lambda lab: -1)
+    enc, ref = make_encoder(cell, backend_mode), make_encoder(cell, backend_mode)
+    out = enc(batch)
+    h_ref, c_ref = reference_states(ref, trees)
+    (out.states if use == "states" else out.memory).pow(2).sum().backward()
+    (h_ref if use == "states" else c_ref).pow(2).sum().backward()
+    for (name, p), q in zip(enc.named_parameters(), ref.parameters()):
+        assert torch.allclose(p.grad, q.grad), name

@@ -862,8 +862,9 @@ def bench_config(quick: bool = False, batch_sizes: Optional[str] = None, device:
     Raises:
         BenchError: batch sizes that are not positive integers, or threads < 1.
     """
-    changes: dict = {"device": device, "data_path": data_path, "vectors": vectors,
-                     "threads": threads}
+    changes: dict = {"device": device, "data_path": data_path, "vectors": vectors}
+    if threads is not None:  # else the default of the mode (--quick: one thread)
+        changes["threads"] = threads
     if batch_sizes is not None:
         try:
             sizes = tuple(int(x) for x in batch_sizes.split(",") if x.strip())

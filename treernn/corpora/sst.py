@@ -135,7 +135,7 @@ def find_sst(path: Optional[PathArg] = None, cache_dir: Optional[PathArg] = None
 def _options(cache: Path, url: str) -> str:
     env = os.environ.get(ENV_VAR)
     env_note = f" (now {env}, no SST there)" if env else ""
-    return (f"pass --path DIR (path=DIR: the folder with {', '.join(SPLIT_FILES)}), "
+    return (f"pass the folder with {', '.join(SPLIT_FILES)} (--path / --data-path DIR, or path=DIR), "
             f"or set ${ENV_VAR} to a folder holding sst/{env_note}, "
             f"or put the files in {cache}, or download {url} and unzip it there")
 

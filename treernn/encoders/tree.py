@@ -103,6 +103,7 @@ class _KernelLevels(torch.autograd.Function):
         levels = _Levels(batch)
         kernel = cell.kernel(batch.num_leaves, batch.num_nodes - batch.num_leaves, xw_leaf)
         h, c = _kernel_forward(kernel, cell, batch, levels, xw_leaf, xw_int)
+        ctx.set_materialize_grads(False)  # an unused output (often c) gets no zero gradient
         ctx.kernel, ctx.batch, ctx.levels, ctx.names = kernel, batch, levels, names
         ctx.shapes = (xw_leaf.shape, None if xw_int is None else xw_int.shape)
         return _outputs(h, c, batch)
@@ -112,11 +113,14 @@ class _KernelLevels(torch.autograd.Function):
     def backward(ctx, dh, dc=None):
         kernel, batch, levels = ctx.kernel, ctx.batch, ctx.levels
         n0 = batch.num_leaves
-        d_h = _grad_buffer(dh, batch, dh)  # (N + 1, H) level order
-        d_c = _grad_buffer(dc, batch, dh) if kernel.cell.has_memory else None
+        like = dh if dh is not None else dc
+        if like is None:  # neither output was used
+            return (None,) * (5 + len(ctx.names))
+        d_h = _grad_buffer(dh, batch, like)  # (N + 1, H) level order
+        d_c = _grad_buffer(dc, batch, like) if kernel.cell.has_memory else None
         leaf_shape, int_shape = ctx.shapes
-        d_leaf = dh.new_empty(leaf_shape)  # (n0, G_leaf), written by the kernel
-        d_int = None if int_shape is None else dh.new_empty(int_shape)  # (N - n0, G)
+        d_leaf = like.new_empty(leaf_shape)  # (n0, G_leaf), written by the kernel
+        d_int = None if int_shape is None else like.new_empty(int_shape)  # (N - n0, G)
         for k, lo, hi, ilo, ihi, flat in reversed(levels.internal):
             dh_kids, dc_kids = kernel.step_backward(
                 k, ilo, ihi, d_h[lo:hi], None if d_c is None else d_c[lo:hi],
