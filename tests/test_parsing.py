@@ -74,3 +74,9 @@ def test_ptb_parser_and_registry():
         get_parser("x")
     with pytest.raises(ParserError, match="--grammar"):
         get_parser("cfg")
+
+
+def test_spacy_parser_keeps_tokens_with_a_no_break_space(nlp):
+    # three SST sentences have tokens such as "8\xa01/2"; only ASCII whitespace is refused
+    tree = SpacyParser(nlp=nlp, one_tree_per_text=True).parse([["It", "took", "8\xa01/2", "hours", "."]])[0]
+    assert tree.tokens() == ["It", "took", "8\xa01/2", "hours", "."]

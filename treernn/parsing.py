@@ -49,7 +49,8 @@ def _check_text(text: Any, position: int) -> Text:
     if isinstance(text, (list, tuple)) and all(isinstance(t, str) for t in text):
         if not text:
             raise ParserError(f"text {position}: empty token list")
-        bad = [t for t in text if not t or any(ch.isspace() for ch in t)]
+        # ASCII whitespace only: SST has tokens with a no-break space inside ("8\xa01/2").
+        bad = [t for t in text if not t or any(ch in " \t\n\r\f\v" for ch in t)]
         if bad:
             raise ParserError(f"text {position}: token {bad[0]!r} is empty or has whitespace")
         return text
