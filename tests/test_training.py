@@ -45,6 +45,8 @@ def test_overfit_four_sentences_save_reload_same_predictions(tiny_corpus, tmp_pa
     out = tmp_path / "model"
     results = train(_config(tiny_corpus, encoder), out, log=lambda m: None)
     assert results["train"]["accuracy"] == 1.0
+    history = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert history[0]["train_accuracy"] <= 0.75 and history[-1]["train_accuracy"] == 1.0  # running accuracy
     model, cfg, vocab, _ = load_model_dir(out)
     trees = [from_ptb(t) for _, t in SENTENCES]
     from treernn.training.tasks import load_task
@@ -56,9 +58,12 @@ def test_overfit_four_sentences_save_reload_same_predictions(tiny_corpus, tmp_pa
     assert len(trees) == again["sentences"]
 
 
-def test_resume_continues_bit_identically(tiny_corpus, tmp_path):
+@pytest.mark.parametrize("optimizer, embedding_optimizer", [("adam", "same"), ("adagrad", "sgd")])
+def test_resume_continues_bit_identically(tiny_corpus, tmp_path, optimizer, embedding_optimizer):
     full, part = tmp_path / "full", tmp_path / "part"
-    cfg = _config(tiny_corpus, epochs=4)
+    # lr decay on: the learning rates of both optimizers must be restored too
+    cfg = _config(tiny_corpus, epochs=4, optimizer=optimizer, embedding_optimizer=embedding_optimizer,
+                  lr_decay=0.5)
     cfg["model"]["dropout"] = 0.3  # dropout on: the RNG must be restored too
     train(cfg, full, log=lambda m: None)
     short = json.loads(json.dumps(cfg))
@@ -146,3 +151,101 @@ def test_compare_writes_table_json_and_plot(tmp_path, capsys):
     assert main(["compare", "ambiguity", "--models", "tree-lstm,lstm", "--seeds", "2", "--epochs", "1",
                  "--data-path", str(tiny), "--out", str(out), "--device", "cpu"]) == 0
     assert "== ambiguity" not in capsys.readouterr().err
+
+
+def _two_trees():
+    return [from_ptb("(3 (2 a) (4 (3 good) (2 film)))", label_type=int),
+            from_ptb("(1 (1 bad) (2 plot))", label_type=int)]
+
+
+def test_tree_loss_sums_nodes_per_tree_or_averages_nodes():
+    """loss_reduction 'tree' (Tai et al.'s code): node losses summed per tree, mean over trees."""
+    from treernn.models.build import ModelConfig, build_model
+    from treernn.vocab import Vocab
+
+    trees = _two_trees()
+    vocab = Vocab.build(t.tokens() for t in trees)
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(vocab_size=len(vocab), input_dim=6, hidden_dim=5, dropout=0.0,
+                                    loss_reduction="tree"))
+    batch, targets = model.make_batch(trees, vocab)
+    out = model(batch, targets)
+    per_node = torch.nn.functional.cross_entropy(out.node_logits, targets, reduction="none")  # 8 nodes
+    assert torch.allclose(out.loss, per_node.sum() / 2)
+    model.loss_reduction = "node"
+    assert torch.allclose(model(batch, targets).loss, per_node.mean())
+
+
+def test_embeddings_take_a_plain_sgd_step_beside_adagrad():
+    """embedding_optimizer 'sgd': the embedding moves by exactly -embedding_lr * gradient."""
+    from treernn.models.build import ModelConfig, build_model
+    from treernn.training.trainer import TrainConfig, build_optimizer
+    from treernn.vocab import Vocab
+
+    trees = _two_trees()
+    vocab = Vocab.build(t.tokens() for t in trees)
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(vocab_size=len(vocab), input_dim=6, hidden_dim=5, dropout=0.0))
+    main_opt, emb_opt = build_optimizer(model, TrainConfig(embedding_lr=0.1))
+    assert isinstance(main_opt, torch.optim.Adagrad) and isinstance(emb_opt, torch.optim.SGD)
+    assert all(p is not model.encoder.embedding.weight for g in main_opt.param_groups for p in g["params"])
+    before = model.encoder.embedding.weight.detach().clone()
+    batch, targets = model.make_batch(trees, vocab)
+    model(batch, targets).loss.backward()
+    grad = model.encoder.embedding.weight.grad.to_dense()
+    assert grad.abs().sum() > 0
+    main_opt.step()
+    emb_opt.step()
+    assert torch.allclose(model.encoder.embedding.weight.detach(), before - 0.1 * grad)
+    same_main, same_emb = build_optimizer(model, TrainConfig(embedding_optimizer="same"))
+    assert same_emb is None and [g["name"] for g in same_main.param_groups] == ["model", "embedding"]
+
+
+def test_dev_and_test_words_with_vectors_join_the_vocabulary(tiny_corpus, tmp_path):
+    """With vectors, words seen only in dev/test that have a pretrained vector get an id and keep
+    that vector; words with no vector stay unknown; ``data.vocab_from_vectors false`` turns it off."""
+    from treernn.corpora import write_labeled_trees
+
+    write_labeled_trees(tiny_corpus / "test.tsv", [("pos", from_ptb("(S (NP (D a) (N movie)) (VP (V was) (A superb)))"))])
+    vectors = tmp_path / "vec.txt"
+    words = ["a", "film", "was", "good", "bad", "the", "plot", "is", "great", "awful", "superb"]
+    vectors.write_text("".join(f"{w} " + " ".join(f"{(i + 1) * 0.01 + j * 0.001:.3f}" for j in range(8)) + "\n"
+                               for i, w in enumerate(words)))
+    cfg = _config(tiny_corpus, epochs=1)
+    cfg["data"]["vectors"] = str(vectors)
+    train(cfg, tmp_path / "with", log=lambda m: None)
+    model, _, vocab, _ = load_model_dir(tmp_path / "with")
+    assert "superb" in vocab.stoi and "movie" not in vocab.stoi
+    expected = torch.tensor([0.11 + j * 0.001 for j in range(8)])
+    assert torch.allclose(model.encoder.embedding.weight[vocab.stoi["superb"]], expected)
+    cfg["data"]["vocab_from_vectors"] = False
+    train(cfg, tmp_path / "without", log=lambda m: None)
+    _, _, vocab2, _ = load_model_dir(tmp_path / "without")
+    assert "superb" not in vocab2.stoi
+
+
+def test_binary_sst_trains_neutral_phrases_as_a_third_class(tmp_path):
+    """Tai et al.'s binary model: neutral-root sentences dropped, neutral phrases class 2,
+    sentences predicted as the likelier of negative and positive."""
+    from treernn.training.tasks import load_task
+
+    sst = tmp_path / "sst"
+    sst.mkdir()
+    lines = ["(4 (2 a) (4 (4 great) (2 film)))", "(0 (2 a) (0 (0 awful) (2 plot)))", "(2 (2 a) (2 film))",
+             "(1 (2 the) (1 (1 dull) (2 plot)))"]
+    for split in ("train", "dev", "test"):
+        (sst / f"{split}.txt").write_text("\n".join(lines) + "\n")
+    three = load_task("sst", str(sst), classes=2, neutral_phrases=True)
+    assert three.sentence_classes == 2 and three.label_names == ["negative", "positive", "neutral"]
+    assert [t.label for t in three.splits["train"]] == [1, 0, 0]  # the neutral root is dropped
+    assert three.splits["train"][0].labels().count(2) == 2  # 'a' and 'film' stay labeled, neutral
+    two = load_task("sst", str(sst), classes=2)
+    assert two.sentence_classes is None and None in two.splits["train"][0].labels()
+    cfg = resolve_config(None, [("data.corpus", "sst"), ("data.path", str(sst)), ("data.classes", "2"),
+                                ("model.input_dim", "6"), ("model.hidden_dim", "6"), ("trainer.epochs", "2"),
+                                ("trainer.progress", "false"), ("run.device", "cpu")])
+    results = train(cfg, tmp_path / "m", log=lambda m: None)
+    model, model_cfg, _, _ = load_model_dir(tmp_path / "m")
+    assert model_cfg.num_classes == 3 and model.sentence_classes == 2
+    assert model.predict_sentences(torch.tensor([[0.1, 0.2, 9.0], [0.3, 0.2, 9.0]])).tolist() == [1, 0]
+    assert results["test"]["sentences"] == 3

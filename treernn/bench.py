@@ -619,18 +619,20 @@ def _steps(w: _Workload) -> tuple[Callable[[list], None], Callable[[list], None]
     from treernn.training.trainer import TrainConfig, build_optimizer, clip_grad_norm
 
     train_cfg = TrainConfig()
-    optimizer = build_optimizer(w.model, train_cfg)
+    optimizers = [o for o in build_optimizer(w.model, train_cfg) if o is not None]
     model = w.model
 
     def train_step(items):
         batch, targets = w.collate(items)
         loss = model(batch, targets).loss
         float(loss.detach())  # the trainer reads the loss every step (one host sync)
-        optimizer.zero_grad(set_to_none=True)
+        for opt in optimizers:
+            opt.zero_grad(set_to_none=True)
         loss.backward()
         if train_cfg.clip_norm:
             clip_grad_norm(model.parameters(), train_cfg.clip_norm)
-        optimizer.step()
+        for opt in optimizers:
+            opt.step()
 
     def infer_step(items):
         batch, _ = w.collate(items)

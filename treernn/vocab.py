@@ -235,6 +235,7 @@ class VectorCoverage:
             ``lowercased``, ``lowercased+unescaped``, ``case-insensitive``).
         undecodable_lines: lines of the file that are not UTF-8, skipped (their word cannot
             equal any vocabulary token).
+        found_ids: the vocabulary ids that got a vector from the file.
     """
 
     found: int
@@ -245,6 +246,7 @@ class VectorCoverage:
     file_words: int
     matched_by: dict[str, int] = field(default_factory=dict)
     undecodable_lines: int = 0
+    found_ids: frozenset = field(default_factory=frozenset, repr=False)
 
     @property
     def fraction(self) -> float:
@@ -354,6 +356,7 @@ def load_vectors(
         file_words=state.words,
         matched_by={form: matched[form] for form in _FORMS if matched[form]},
         undecodable_lines=state.undecodable,
+        found_ids=frozenset(rows),
     )
     return matrix, coverage
 

@@ -33,8 +33,10 @@ class ModelConfig:
     num_classes: int = 5
     dropout: float = 0.5
     loss_on: str = "all"
+    loss_reduction: str = "tree"
     backend: str = "native"
     label_names: Optional[list] = None
+    sentence_classes: Optional[int] = None  # only the first k classes label sentences
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "config") -> "ModelConfig":
@@ -51,8 +53,12 @@ def build_model(config: ModelConfig) -> Model:
     encoder = spec.build(config.vocab_size, config.input_dim, config.hidden_dim,
                          backend=config.backend, dropout=config.dropout)
     if spec.kind == "tree":
-        return TreeClassifier(encoder, config.num_classes, config.dropout, config.loss_on)
-    return SequenceClassifier(encoder, config.num_classes, config.dropout)
+        model = TreeClassifier(encoder, config.num_classes, config.dropout, config.loss_on,
+                               config.loss_reduction)
+    else:
+        model = SequenceClassifier(encoder, config.num_classes, config.dropout)
+    model.sentence_classes = config.sentence_classes
+    return model
 
 
 def prepare_tree(tree: Tree, encoder: str) -> Tree:

@@ -58,6 +58,7 @@ AMBIGUITY_PRESETS = {
     "elman": Preset("elman", {}, "Elman RNN"),
 }
 AMBIGUITY_DEFAULTS = {"model.input_dim": 50, "model.hidden_dim": 50, "model.dropout": 0.0,
+                      "trainer.embedding_optimizer": "same",
                       "trainer.optimizer": "adam", "trainer.lr": 0.01, "trainer.epochs": 8,
                       "trainer.patience": 3, "trainer.batch_size": 25}
 

@@ -32,6 +32,12 @@ class DataConfig:
     skip_bad: bool = False
     freeze_embeddings: bool = False
     parse: str = "given"  # "given": the corpus trees; "spacy": spaCy dependency parses (SST)
+    # With vectors: words of the other splits that have a pretrained vector join the vocabulary
+    # (Tai et al.'s vocabulary covers all of SST). Only their tokens are read, never labels;
+    # they never occur in training, so they keep their pretrained vectors.
+    vocab_from_vectors: bool = True
+    # Binary SST: neutral phrases train a third class, as in Tai et al.'s code (false: unlabeled).
+    neutral_phrases: bool = True
 
 
 def default_config() -> dict:
@@ -40,7 +46,7 @@ def default_config() -> dict:
     from treernn.training.trainer import TrainConfig
 
     model = asdict(ModelConfig())
-    for key in ("vocab_size", "num_classes", "label_names"):
+    for key in ("vocab_size", "num_classes", "label_names", "sentence_classes"):
         model.pop(key)
     return {"model": model, "trainer": asdict(TrainConfig()), "data": asdict(DataConfig()),
             "run": {"device": "auto"}}
@@ -140,7 +146,7 @@ def evaluate(model, trees: Sequence[Tree], vocab, device, batch_size: int = 256,
     loss_sum = 0.0
     i = 0
     for chunk, out, targets in predict_batches(model, trees, vocab, device, batch_size):
-        pred = out.logits.argmax(-1)  # (B,)
+        pred = model.predict_sentences(out.logits)  # (B,)
         gold = torch.tensor([t.label if t.label is not None else -1 for t in chunk], device=pred.device)
         ok = (pred == gold) & (gold >= 0)
         right += int(ok.sum())
@@ -196,18 +202,33 @@ def train(config: dict, out_dir: Path, resume: bool = False, log: Callable[[str]
     if data_cfg.parse == "spacy" and data_cfg.corpus != "sst":
         raise ConfigError("data.parse = 'spacy' is for the sst corpus (its sentences are re-parsed)")
     dataset = load_task(data_cfg.corpus, data_cfg.path, data_cfg.classes, data_cfg.skip_bad,
-                        dependency=data_cfg.parse == "spacy")
+                        dependency=data_cfg.parse == "spacy", neutral_phrases=data_cfg.neutral_phrases)
     splits = prepare_data(dataset, config["model"]["encoder"])
     vocab = Vocab.build((t.tokens() for t in splits["train"]), min_freq=data_cfg.min_freq,
                         lowercase=data_cfg.lowercase)
-    model_cfg = ModelConfig(**config["model"], vocab_size=len(vocab), num_classes=dataset.num_classes,
-                            label_names=dataset.label_names)
-    model = build_model(model_cfg)
-    coverage = None
+    coverage, vectors = None, None
     if data_cfg.vectors:
-        vectors, coverage = load_vectors(data_cfg.vectors, vocab, model_cfg.input_dim, seed=train_cfg.seed)
-        model.encoder.embedding.weight.data.copy_(torch.from_numpy(vectors))
+        train_size = len(vocab)
+        if data_cfg.vocab_from_vectors:
+            for name, trees in splits.items():
+                if name != "train":
+                    for tree in trees:
+                        for token in tree.tokens():
+                            vocab.add(token)
+        vectors, coverage = load_vectors(data_cfg.vectors, vocab, config["model"]["input_dim"],
+                                         seed=train_cfg.seed)
+        if len(vocab) > train_size:  # keep the other splits' words that have a vector
+            keep = list(range(train_size)) + [i for i in range(train_size, len(vocab)) if i in coverage.found_ids]
+            vocab = Vocab(vocab.itos[2:train_size] + [vocab.itos[i] for i in keep[train_size:]],
+                          lowercase=vocab.lowercase)
+            vectors = vectors[keep]
+            log(f"{len(keep) - train_size:,} words of dev/test with a pretrained vector join the vocabulary")
         log(str(coverage))
+    model_cfg = ModelConfig(**config["model"], vocab_size=len(vocab), num_classes=dataset.num_classes,
+                            label_names=dataset.label_names, sentence_classes=dataset.sentence_classes)
+    model = build_model(model_cfg)
+    if vectors is not None:
+        model.encoder.embedding.weight.data.copy_(torch.from_numpy(vectors))
     if data_cfg.freeze_embeddings:
         model.encoder.embedding.weight.requires_grad_(False)
     model.to(device)
@@ -251,7 +272,8 @@ def evaluate_dir(directory: Path, corpus: Optional[str] = None, split: str = "te
     if corpus is None:
         raise ConfigError(f"{directory} does not say its corpus; pass --corpus")
     dataset = load_task(corpus, path or data.get("path"), data.get("classes", 5),
-                        dependency=data.get("parse") == "spacy" and corpus == "sst")
+                        dependency=data.get("parse") == "spacy" and corpus == "sst",
+                        neutral_phrases=data.get("neutral_phrases", False))
     if split not in dataset.splits:
         raise ConfigError(f"corpus {corpus} has no split {split!r}; splits: {', '.join(dataset.splits)}")
     trees = prepare_data(dataset, model_cfg.encoder)[split]

@@ -5,7 +5,10 @@ labels are class ids (``int``) or None (unlabeled). The root label is the senten
 
 - ``sst``: the Stanford Sentiment Treebank, 5 classes or binary, every phrase labeled; with
   ``dependency=True`` the sentences are re-parsed by spaCy (Child-Sum Tree-LSTM on
-  dependency trees, as Tai et al. 2015);
+  dependency trees, as Tai et al. 2015). Binary with ``neutral_phrases=True`` (Tai et al.'s
+  code): neutral-root sentences are dropped, but neutral phrases keep a third class
+  (negative 0, positive 1, neutral 2) so that they still train the model; a sentence is
+  predicted as the likelier of negative and positive;
 - ``ambiguity-arith``, ``ambiguity-attach``: the bundled structural-ambiguity corpus
   (``corpora/ambiguity``), one example per parse, only the root labeled;
 - ``tsv:DIR``: any directory with ``train.tsv``, ``dev.tsv``, ``test.tsv`` in the labeled-tree
@@ -37,12 +40,15 @@ class Dataset:
             ``test_long``).
         ambiguous: split name -> one flag per tree: its word sequence has parses with other
             labels (ambiguity corpora only).
+        sentence_classes: when set, only the first ``sentence_classes`` classes are sentence
+            labels; the others label phrases only (the neutral class of the binary SST task).
     """
 
     name: str
     label_names: list[str]
     splits: dict[str, list[Tree]]
     ambiguous: dict[str, list[bool]] = field(default_factory=dict)
+    sentence_classes: Optional[int] = None
 
     @property
     def num_classes(self) -> int:
@@ -148,19 +154,34 @@ def cached_dependency_versions(trees: list[Tree]) -> list[Tree]:
     return out
 
 
+def _binary_with_neutral(tree: Tree) -> Tree:
+    """Fine-grained labels -> negative 0, positive 1, neutral 2 (phrases only), in place."""
+    for node in tree.postorder():
+        if node.label is not None:
+            node.label = (0, 0, 2, 1, 1)[node.label]
+    return tree
+
+
 def load_task(corpus: str, path: Optional[str] = None, classes: int = 5,
-              skip_bad: bool = False, dependency: bool = False) -> Dataset:
+              skip_bad: bool = False, dependency: bool = False,
+              neutral_phrases: bool = False) -> Dataset:
     """The :class:`Dataset` of a corpus name (see the module docstring)."""
     if corpus == "sst":
         from treernn.corpora import load_sst
 
-        sst = load_sst(path, classes=classes, skip_bad=skip_bad)
+        three_way = classes == 2 and neutral_phrases
+        sst = load_sst(path, classes=5 if three_way else classes, skip_bad=skip_bad)
         names = (["very negative", "negative", "neutral", "positive", "very positive"]
                  if classes == 5 else ["negative", "positive"])
         splits = dict(sst.splits())
-        if dependency:
+        if dependency:  # parsed (and cached) from the fine-grained trees for both tasks
             splits = {name: cached_dependency_versions(trees) for name, trees in splits.items()}
-        return Dataset(f"sst-{classes}" + ("-dep" if dependency else ""), names, splits)
+        name = f"sst-{classes}" + ("-dep" if dependency else "")
+        if three_way:
+            splits = {split: [_binary_with_neutral(t) for t in trees if t.label != 2]
+                      for split, trees in splits.items()}
+            return Dataset(name, names + ["neutral"], splits, sentence_classes=2)
+        return Dataset(name, names, splits)
     if corpus in ("ambiguity-arith", "ambiguity-attach"):
         base = Path(path) if path else AMBIGUITY_DIR
         return load_tsv_task(base / corpus.split("-", 1)[1], corpus, skip_bad=skip_bad)

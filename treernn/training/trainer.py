@@ -46,11 +46,18 @@ class TrainConfig:
     Defaults follow Tai et al. (2015): AdaGrad, lr 0.05, embedding lr 0.1, L2 1e-4, batch 25.
     ``weight_decay`` applies to every parameter except the word embeddings (Tai et al.
     regularise the model weights; the embeddings are fine-tuned with their own rate).
+    ``embedding_optimizer``: ``"sgd"`` updates the word embeddings by plain SGD at
+    ``embedding_lr``, as Tai et al.'s code does (``emb:updateParameters(emb_learning_rate)``
+    beside AdaGrad for the rest); ``"same"`` puts them in the main optimizer with their own
+    learning rate. AdaGrad's first step moves every touched coordinate by about the full
+    learning rate (0.1, the size of a GloVe coordinate), so ``"same"`` with AdaGrad rewrites
+    rare words' pretrained vectors within a few updates.
     """
 
     optimizer: str = "adagrad"
     lr: float = 0.05
     embedding_lr: Optional[float] = 0.1
+    embedding_optimizer: str = "sgd"
     weight_decay: float = 1e-4
     clip_norm: Optional[float] = 5.0
     epochs: int = 10
@@ -66,6 +73,8 @@ class TrainConfig:
     def check(self) -> None:
         if self.optimizer not in OPTIMIZERS:
             raise TrainingError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if self.embedding_optimizer not in ("sgd", "same"):
+            raise TrainingError(f"embedding_optimizer must be 'sgd' or 'same', got {self.embedding_optimizer!r}")
         for name in ("lr", "batch_size", "epochs"):
             if getattr(self, name) <= 0:
                 raise TrainingError(f"{name} must be > 0, got {getattr(self, name)}")
@@ -84,8 +93,11 @@ def _epoch_seed(seed: int, epoch: int) -> int:
     return (seed * 1_000_003 + epoch * 7919) % 2**63
 
 
-def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """The optimizer, with the word embeddings in their own parameter group.
+def build_optimizer(model: nn.Module, config: TrainConfig) -> tuple[torch.optim.Optimizer, Optional[torch.optim.SGD]]:
+    """(main optimizer, embedding optimizer or None).
+
+    With ``config.embedding_optimizer == "sgd"`` the word embeddings get a plain SGD optimizer
+    of their own (it has no state); otherwise they are a parameter group of the main one.
 
     With ``config.sparse_embeddings`` and an optimizer that takes sparse gradients (AdaGrad,
     SGD), the model's ``nn.Embedding`` modules are switched to sparse gradients: a batch then
@@ -103,15 +115,18 @@ def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimi
         if not param.requires_grad:
             continue
         (emb if name.endswith("embedding.weight") else rest).append(param)
+    emb_lr = config.embedding_lr if config.embedding_lr is not None else config.lr
     groups = [{"params": rest, "weight_decay": config.weight_decay, "name": "model"}]
-    if emb:
-        groups.append({"params": emb, "weight_decay": 0.0, "name": "embedding",
-                       "lr": config.embedding_lr if config.embedding_lr is not None else config.lr})
+    emb_optimizer = None
+    if emb and config.embedding_optimizer == "sgd":
+        emb_optimizer = torch.optim.SGD(emb, lr=emb_lr)
+    elif emb:
+        groups.append({"params": emb, "weight_decay": 0.0, "name": "embedding", "lr": emb_lr})
     if config.optimizer == "adagrad":
-        return torch.optim.Adagrad(groups, lr=config.lr)
+        return torch.optim.Adagrad(groups, lr=config.lr), emb_optimizer
     if config.optimizer == "adam":
-        return torch.optim.Adam(groups, lr=config.lr)
-    return torch.optim.SGD(groups, lr=config.lr)
+        return torch.optim.Adam(groups, lr=config.lr), emb_optimizer
+    return torch.optim.SGD(groups, lr=config.lr), emb_optimizer
 
 
 def clip_grad_norm(parameters, max_norm: float) -> torch.Tensor:
@@ -135,6 +150,21 @@ def clip_grad_norm(parameters, max_norm: float) -> torch.Tensor:
     for p in params:
         p.grad.mul_(scale)
     return total
+
+
+def _accuracy_counts(out: Any, targets: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """(right, labeled) of a training batch, as device tensors (no host sync): per node when
+    the output has ``node_logits`` (tree models), else per item; (0, 0) for outputs without
+    logits or targets of another shape."""
+    logits = getattr(out, "node_logits", None)
+    if logits is None:
+        logits = getattr(out, "logits", None)
+    zero = torch.zeros((), dtype=torch.long)
+    if logits is None or not torch.is_tensor(targets) or logits.shape[:1] != targets.shape[:1]:
+        return zero, zero
+    with torch.no_grad():
+        labeled = targets >= 0
+        return ((logits.argmax(-1) == targets) & labeled).sum(), labeled.sum()
 
 
 @dataclass
@@ -170,7 +200,8 @@ class Trainer:
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.save_extra = save_extra
         self.log = log
-        self.optimizer = build_optimizer(model, config)
+        self.optimizer, self.embedding_optimizer = build_optimizer(model, config)
+        self.optimizers = [o for o in (self.optimizer, self.embedding_optimizer) if o is not None]
         self.state = TrainState()
         if self.out_dir is not None:
             try:
@@ -200,6 +231,8 @@ class Trainer:
         tensors, rest = ckpt.optimizer_to_tensors(self.optimizer)
         ckpt.save_tensors(d / f"optimizer-{e}.safetensors", tensors)
         state = asdict(self.state)
+        if self.embedding_optimizer is not None:  # plain SGD: its learning rate is its whole state
+            rest["embedding_lr"] = self.embedding_optimizer.param_groups[0]["lr"]
         state.update(optimizer=rest, train_config=asdict(self.config),
                      format_version=ckpt.FORMAT_VERSION)
         ckpt.atomic_write_json(d / ckpt.TRAINER_STATE, state)
@@ -225,6 +258,8 @@ class Trainer:
                                 f"({str(exc).splitlines()[0]})") from None
         opt = ckpt.load_tensors(self.out_dir / f"optimizer-{e}.safetensors", device=device)
         ckpt.optimizer_from_tensors(self.optimizer, opt, saved["optimizer"])
+        if self.embedding_optimizer is not None and "embedding_lr" in saved["optimizer"]:
+            self.embedding_optimizer.param_groups[0]["lr"] = saved["optimizer"]["embedding_lr"]
         self.state = TrainState(**{k: saved[k] for k in asdict(TrainState()).keys()})
         self.log(f"resuming after epoch {e} from {self.out_dir}")
 
@@ -249,6 +284,7 @@ class Trainer:
             self.model.train()
             start = time.perf_counter()
             total_loss, total_items, skipped = 0.0, 0, 0
+            right = counted = torch.zeros((), dtype=torch.long)  # running accuracy, kept on device
             batches = range(0, len(train), cfg.batch_size)
             bar = None
             if cfg.progress and sys.stderr.isatty():
@@ -264,21 +300,27 @@ class Trainer:
                 if not math.isfinite(loss_value):
                     if cfg.skip_nonfinite:
                         skipped += 1
-                        self.optimizer.zero_grad(set_to_none=True)
+                        for opt in self.optimizers:
+                            opt.zero_grad(set_to_none=True)
                         continue
                     raise TrainingError(
                         f"non-finite loss ({loss_value}) in epoch {epoch}; the last good checkpoint "
                         f"is kept (lower the learning rate, or pass --trainer.skip_nonfinite true)")
-                self.optimizer.zero_grad(set_to_none=True)
+                for opt in self.optimizers:
+                    opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if cfg.clip_norm:
                     clip_grad_norm(self.model.parameters(), cfg.clip_norm)
-                self.optimizer.step()
+                for opt in self.optimizers:
+                    opt.step()
                 total_loss += loss_value * len(items)
                 total_items += len(items)
+                r, c = _accuracy_counts(out, targets)
+                right, counted = right.to(r.device) + r, counted.to(c.device) + c
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(loss=f"{total_loss / max(total_items, 1):.4f}")
+                    bar.set_postfix(loss=f"{total_loss / max(total_items, 1):.4f}",
+                                    acc=f"{int(right) / max(int(counted), 1):.3f}")
             if bar is not None:
                 bar.close()
             train_seconds = time.perf_counter() - start
@@ -297,9 +339,11 @@ class Trainer:
                 if cfg.patience is not None and self.state.bad_epochs >= cfg.patience:
                     self.state.stopped_early = True
             if cfg.lr_decay is not None:
-                for group in self.optimizer.param_groups:
-                    group["lr"] *= cfg.lr_decay
+                for opt in self.optimizers:
+                    for group in opt.param_groups:
+                        group["lr"] *= cfg.lr_decay
             record = {"epoch": epoch, "train_loss": total_loss / max(total_items, 1),
+                      "train_accuracy": int(right) / max(int(counted), 1),
                       "train_seconds": round(train_seconds, 3),
                       "sentences_per_second": round(total_items / max(train_seconds, 1e-9), 1),
                       "skipped_batches": skipped, "dev": metrics, "best_epoch": self.state.best_epoch}
