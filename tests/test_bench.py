@@ -36,8 +36,11 @@ def test_quick_bench_reports_every_configuration(sst_dir, tmp_path, capsys):
         assert machine[key]
     assert {r["what"] for r in report["ratios"]} >= {"tree-lstm-native / dgl-example",
                                                      "tree-lstm-native / bilstm"}
+    pipe = report["pipeline"]
+    assert pipe["sentences"] >= pipe["texts"] == 50 and pipe["sentences_per_s"] > 0
+    assert abs(pipe["parse_share"] + pipe["model_share"] - 1) < 0.01
     table = capsys.readouterr().out
-    assert all(name in table for name in CONFIGS)
+    assert all(name in table for name in CONFIGS) and "pipeline (text in" in table
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error without CUDA")

@@ -17,6 +17,8 @@ _LAZY = {
     "from_ptb": "treernn.trees",
     "to_ptb": "treernn.trees",
     "TreernnError": "treernn.errors",
+    "load": "treernn.pipeline",
+    "Predictor": "treernn.pipeline",
 }
 
 

@@ -16,6 +16,11 @@ second of:
 - ``rntn-native``: the RNTN, native backend;
 - ``bilstm``: the fused BiLSTM of the registry, loss on the sentence label only.
 
+Also the parse-and-classify pipeline (:mod:`treernn.pipeline`): raw SST sentences (tokens
+unescaped and joined by spaces) through spaCy's parser and the N-ary Tree-LSTM, sentences per
+second and the share of the time in parsing (spaCy, tree conversion) and in the model (batch
+building and forward, batches of 256).
+
 Every model: E = 300 inputs, H = 150, 5 classes, dropout 0.5, AdaGrad (the trainer's
 :func:`~treernn.training.trainer.build_optimizer` and gradient clipping), loss on every node
 for tree models. A timed step includes building the batch from per-sentence data prepared
@@ -90,6 +95,7 @@ class BenchConfig:
         max_trees: sentences used (None: all training trees).
         dependency_trees: sentences parsed with spaCy for ``child-sum-deps`` (cycled).
         configs: which configurations to run (None: all of :data:`CONFIGS`).
+        pipeline_sentences: sentences for the parse-and-classify pipeline measurement (0: skip).
     """
 
     quick: bool = False
@@ -112,6 +118,7 @@ class BenchConfig:
     dependency_trees: int = 2000
     seed: int = 0
     configs: Optional[tuple[str, ...]] = None
+    pipeline_sentences: int = 1000
 
     @classmethod
     def quick_run(cls, **changes: Any) -> "BenchConfig":
@@ -120,7 +127,7 @@ class BenchConfig:
         one thread (a busy shared machine slows multi-threaded PyTorch down many times)."""
         settings = dict(quick=True, batch_sizes=(4, 16), threads=1, rounds=1,
                         train_seconds=0.0, infer_seconds=0.0, time_budget=0.0, warmup_batches=1,
-                        max_trees=200, dependency_trees=200)
+                        max_trees=200, dependency_trees=200, pipeline_sentences=50)
         settings.update(changes)
         return cls(**settings)
 
@@ -757,6 +764,7 @@ def _run(cfg: BenchConfig, device: torch.device, names: tuple,
             if not wanting or cfg.time_budget is None or elapsed + took > cfg.time_budget:
                 break
 
+    pipeline = _pipeline_throughput(cfg, data, device, log) if cfg.pipeline_sentences else None
     best = probe.best
     calm_peaks = [p for p in peaks if max(p["probe_ms"]) <= factor * best] or peaks
     rows = []
@@ -803,10 +811,47 @@ def _run(cfg: BenchConfig, device: torch.device, names: tuple,
                           "matmul peak, median over the calm slices"),
         "results": rows,
         "skipped": skipped,
+        "pipeline": pipeline,
         "ratios": _ratios(rows, cfg.batch_sizes),
         "targets": _targets(rows),
         "total_seconds": round(time.perf_counter() - start, 1),
     }
+
+
+def _pipeline_throughput(cfg: BenchConfig, data: _Data, device: torch.device,
+                         log: Callable[[str], None]) -> dict:
+    """Text in, labels out: spaCy parse + N-ary Tree-LSTM over raw SST sentences, best of 3."""
+    from treernn.models.build import ModelConfig, build_model
+    from treernn.pipeline import Predictor
+    from treernn.trees import unescape_token
+
+    texts = [" ".join(unescape_token(t) for t in toks) for toks in data.tokens[: cfg.pipeline_sentences]]
+    model = build_model(ModelConfig(vocab_size=len(data.vocab), input_dim=cfg.input_dim,
+                                    hidden_dim=cfg.hidden_dim, num_classes=cfg.num_classes))
+    predictor = Predictor(model.to(device), data.vocab, batch_size=256)
+    predictor.trees(texts[:8])  # load spaCy and warm up before timing
+    runs = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        per_text = predictor.trees(texts)
+        t1 = time.perf_counter()
+        trees = [t for ts in per_text for t in ts]
+        predictor.predict_trees(trees)
+        _sync(device)
+        t2 = time.perf_counter()
+        runs.append((t1 - t0, t2 - t1, len(trees)))
+    parse_s, model_s, sentences = min(runs, key=lambda r: r[0] + r[1])
+    total = parse_s + model_s
+    result = {"texts": len(texts), "sentences": sentences,
+              "sentences_per_s": round(sentences / total, 1),
+              "parse_seconds": round(parse_s, 3), "model_seconds": round(model_s, 3),
+              "parse_share": round(parse_s / total, 3), "model_share": round(model_s / total, 3),
+              "model_sentences_per_s": round(sentences / model_s, 1),
+              "what": "spaCy en_core_web_sm parse + dependency_to_phrase, then N-ary Tree-LSTM "
+                      "(E 300, H 150) forward and softmax on every node, batches of 256; best of 3"}
+    log(f"bench: pipeline {result['sentences_per_s']:.0f} sentences/s, parsing "
+        f"{100 * result['parse_share']:.0f}%, model {100 * result['model_share']:.0f}%")
+    return result
 
 
 def format_table(report: dict) -> str:
@@ -839,6 +884,12 @@ def format_table(report: dict) -> str:
             f"{mb(t['peak_memory_mb']) + '/' + mb(i['peak_memory_mb']):>11} {calm:>9}")
     for name, why in report["skipped"].items():
         lines.append(f"{name:<17} skipped: {why}")
+    pipe = report.get("pipeline")
+    if pipe:
+        lines += ["", f"pipeline (text in, a label per phrase out; {pipe['sentences']} sentences): "
+                      f"{pipe['sentences_per_s']:,.1f} sentences/s; parsing {100 * pipe['parse_share']:.0f}% "
+                      f"of the time, model {100 * pipe['model_share']:.0f}% "
+                      f"(model alone {pipe['model_sentences_per_s']:,.0f} sentences/s)"]
     lines += ["", "ratios (same run):"]
     for r in report["ratios"]:
         lines.append(f"  {r['what']:<34} B={r['batch_size']:<4} {r['phase']:<5} {r['ratio']:.2f}x")

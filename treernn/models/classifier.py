@@ -55,6 +55,34 @@ class _Classifier(nn.Module):
     Tai et al.'s binary SST model) and the sentence prediction it implies."""
 
     sentence_classes: Optional[int] = None
+    config: Any = None  # its ModelConfig, set by build_model
+    vocab: Optional[Vocab] = None  # set by training and by loading
+
+    def save_pretrained(self, directory: Any, vocab: Optional[Vocab] = None) -> None:
+        """Write the model directory: ``config.json``, ``model.safetensors``, ``vocab.json``."""
+        from treernn.models.build import save_model_dir
+
+        vocab = vocab if vocab is not None else self.vocab
+        if self.config is None or vocab is None:
+            raise ModelError("save_pretrained needs a model made by build_model (or loaded) and its "
+                             "vocabulary (pass vocab=)")
+        save_model_dir(directory, self, self.config, vocab)
+
+    @classmethod
+    def from_pretrained(cls, directory: Any, device: Any = "cpu") -> "_Classifier":
+        """The model of a directory written by :meth:`save_pretrained` or by training, in eval
+        mode, with ``.vocab`` and ``.config`` set. Only JSON and safetensors are read.
+
+        Raises:
+            CheckpointError: see :func:`treernn.models.build.load_model_dir`.
+            ModelError: the directory holds another kind of model than ``cls``.
+        """
+        from treernn.models.build import load_model_dir
+
+        model, _, _, _ = load_model_dir(directory, device)
+        if not isinstance(model, cls):
+            raise ModelError(f"{directory} holds a {type(model).__name__}, not a {cls.__name__}")
+        return model
 
     def predict_sentences(self, logits: Tensor) -> Tensor:
         """Inputs: logits ``(B, C)``. Outputs: ``(B,)`` the likeliest sentence class."""

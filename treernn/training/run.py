@@ -227,6 +227,7 @@ def train(config: dict, out_dir: Path, resume: bool = False, log: Callable[[str]
     model_cfg = ModelConfig(**config["model"], vocab_size=len(vocab), num_classes=dataset.num_classes,
                             label_names=dataset.label_names, sentence_classes=dataset.sentence_classes)
     model = build_model(model_cfg)
+    model.vocab = vocab
     if vectors is not None:
         model.encoder.embedding.weight.data.copy_(torch.from_numpy(vectors))
     if data_cfg.freeze_embeddings:

@@ -5,7 +5,7 @@ Pure Python; NLTK and spaCy are imported only by the conversions that need them.
 
 from treernn.trees.convert import from_nltk, from_spacy, to_nltk
 from treernn.trees.ptb import escape_token, from_ptb, iter_ptb, to_ptb, unescape_token
-from treernn.trees.render import draw
+from treernn.trees.render import draw, to_svg
 from treernn.trees.transform import (
     balanced_tree,
     binarize,
@@ -33,4 +33,5 @@ __all__ = [
     "left_branching_tree",
     "right_branching_tree",
     "draw",
+    "to_svg",
 ]

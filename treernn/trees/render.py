@@ -1,6 +1,8 @@
-"""An indented text drawing of a tree, for terminals."""
+"""Pictures of trees: an indented text drawing for terminals, and SVG."""
 
 from __future__ import annotations
+
+from typing import Callable, Optional
 
 from treernn.trees.tree import Tree
 
@@ -29,3 +31,65 @@ def draw(tree: Tree) -> str:
             last = i == len(kids) - 1
             stack.append((kids[i], rest + ("└── " if last else "├── "), rest + ("    " if last else "│   ")))
     return "\n".join(lines)
+
+
+def to_svg(
+    trees: list[Tree],
+    titles: Optional[list[str]] = None,
+    color: Optional[Callable[[Tree], str]] = None,
+    text: Optional[Callable[[Tree], str]] = None,
+) -> str:
+    """A picture of ``trees`` (one under the other) as a standalone SVG document.
+
+    Nodes are circles with ``text(node)`` inside (default: the label) filled with
+    ``color(node)`` (default: light grey); a node with a token has the token written under it.
+    A node carrying a token stands at that token's place in the sentence (dependency trees),
+    any other node above the middle of its children, so phrase-structure and dependency trees
+    both read left to right.
+    """
+    from xml.sax.saxutils import escape
+
+    color = color or (lambda node: "#dddddd")
+    text = text or (lambda node: "" if node.label is None else str(node.label))
+    dx, dy, r, top = 64, 56, 15, 30
+    parts, y0, width = [], 10, 200
+    for k, tree in enumerate(trees):
+        position = {id(n): i for i, n in enumerate(tree.token_nodes())}
+        x: dict[int, float] = {}
+        for node in tree.postorder():  # children first
+            if id(node) in position:
+                x[id(node)] = position[id(node)]
+            else:
+                x[id(node)] = sum(x[id(c)] for c in node.children) / len(node.children)
+        depth = {id(tree): 0}
+        for node in reversed(tree.postorder()):  # parents first
+            for child in node.children:
+                depth[id(child)] = depth[id(node)] + 1
+        height = max(depth.values())
+        if titles is not None:
+            parts.append(f'<text x="10" y="{y0 + 14}" font-size="14" font-weight="bold">{escape(titles[k])}</text>')
+        y_base = y0 + top
+
+        def cx(node: Tree) -> float:
+            return 40 + x[id(node)] * dx
+
+        def cy(node: Tree) -> float:
+            return y_base + depth[id(node)] * dy
+
+        for node in tree.postorder():
+            for child in node.children:
+                parts.append(f'<line x1="{cx(node):.1f}" y1="{cy(node):.1f}" x2="{cx(child):.1f}" '
+                             f'y2="{cy(child):.1f}" stroke="#888" stroke-width="1.5"/>')
+        for node in tree.postorder():
+            parts.append(f'<circle cx="{cx(node):.1f}" cy="{cy(node):.1f}" r="{r}" fill="{color(node)}" '
+                         f'stroke="#333"/>')
+            parts.append(f'<text x="{cx(node):.1f}" y="{cy(node) + 4:.1f}" font-size="11" '
+                         f'text-anchor="middle">{escape(text(node))}</text>')
+            if node.token is not None:
+                parts.append(f'<text x="{cx(node):.1f}" y="{cy(node) + r + 14:.1f}" font-size="12" '
+                             f'text-anchor="middle">{escape(node.token)}</text>')
+        width = max(width, 80 + (len(position) - 1) * dx)
+        y0 = y_base + height * dy + r + 30
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y0}" '
+            f'font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n'
+            + "\n".join(parts) + "\n</svg>\n")
