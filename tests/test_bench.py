@@ -62,3 +62,10 @@ def test_quick_settings_are_small():
     assert cfg.train_seconds == cfg.infer_seconds == 0  # one timed batch per measurement
     assert bench_config(quick=True, batch_sizes="25,256").batch_sizes == (25, 256)
     assert cfg.threads == 1 and bench_config(quick=True, threads=2).threads == 2
+
+
+def test_unknown_configuration_is_a_one_line_error(capsys):
+    assert main(["bench", "--quick", "--configs", "tree-lstm-native,nope"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "unknown configuration 'nope'" in err and "\n" not in err
+    assert bench_config(configs="bilstm, rntn-native").configs == ("bilstm", "rntn-native")

@@ -909,7 +909,7 @@ def format_table(report: dict) -> str:
 
 def bench_config(quick: bool = False, batch_sizes: Optional[str] = None, device: str = "cpu",
                  data_path: Optional[str] = None, vectors: Optional[str] = None,
-                 threads: Optional[int] = None) -> BenchConfig:
+                 threads: Optional[int] = None, configs: Optional[str] = None) -> BenchConfig:
     """A :class:`BenchConfig` from command-line values (``batch_sizes`` like ``"25,256"``).
 
     Raises:
@@ -927,6 +927,8 @@ def bench_config(quick: bool = False, batch_sizes: Optional[str] = None, device:
             raise BenchError(f"--batch-sizes must be positive integers like 25,256, "
                              f"got {batch_sizes!r}")
         changes["batch_sizes"] = sizes
+    if configs is not None:
+        changes["configs"] = tuple(c.strip() for c in configs.split(",") if c.strip())
     if threads is not None and threads < 1:
         raise BenchError(f"--threads must be >= 1, got {threads}")
     return BenchConfig.quick_run(**changes) if quick else BenchConfig(**changes)

@@ -302,7 +302,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from treernn.bench import bench_config, format_table, run_benchmark, write_json
 
     cfg = bench_config(args.quick, args.batch_sizes, args.device, args.data_path, args.vectors,
-                       args.threads)
+                       args.threads, args.configs)
     report = run_benchmark(cfg, log=lambda m: print(m, file=sys.stderr))
     print(format_table(report))
     if args.json:
@@ -426,11 +426,15 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", metavar="FILE.png", help="gradients: where to write the plot")
     d.set_defaults(func=_cmd_demo)
 
+    from treernn.bench import CONFIGS
+
     b = sub.add_parser("bench", help="throughput benchmark of the tree encoders",
                        description="Training and inference sentences/s on SST: N-ary Tree-LSTM "
                                    "(native, DGL, DGL's example as the yardstick), Child-Sum on "
                                    "dependency trees, RNTN, fused BiLSTM; share of the matmul "
-                                   "peak, peak memory. Prints a table; --json writes the report.")
+                                   "peak, peak memory; the parse-and-classify pipeline's "
+                                   "sentences/s and its parse/model shares. Prints a table; "
+                                   "--json writes the report.")
     b.add_argument("--quick", action="store_true", help="a smoke run well under a minute")
     b.add_argument("--json", metavar="FILE", help="write the report as JSON")
     b.add_argument("--batch-sizes", metavar="B,B", help="default 25,256 (--quick: 4,16)")
@@ -439,6 +443,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--vectors", metavar="FILE", help="300-d vectors for the embeddings "
                                                      "(default random: the cost is the same)")
     b.add_argument("--threads", type=int, help="torch threads (default: PyTorch's)")
+    b.add_argument("--configs", metavar="NAME,NAME",
+                   help="only these configurations (default all: " + ", ".join(CONFIGS) + ")")
     b.set_defaults(func=_cmd_bench)
     return top
 

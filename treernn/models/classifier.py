@@ -125,8 +125,16 @@ class TreeClassifier(_Classifier):
         self.loss_on = loss_on
         self.loss_reduction = loss_reduction
 
-    def make_batch(self, trees: Sequence[Tree], vocab: Vocab, device: Any = None):
-        """(batch, targets) for ``trees``: targets are the per-node labels ``(N,)``, -1 unlabeled."""
+    def plan(self, trees: Sequence[Tree], vocab: Vocab) -> list:
+        """The per-tree work of :meth:`make_batch` done once (:func:`~treernn.batching.plan_tree`):
+        the trainer plans the training trees once per run, not once per epoch."""
+        from treernn.batching import plan_tree
+
+        return [plan_tree(t, vocab, _label_id) for t in trees]
+
+    def make_batch(self, trees: Sequence[Any], vocab: Vocab, device: Any = None):
+        """(batch, targets) for ``trees`` (Trees or plans from :meth:`plan`): targets are the
+        per-node labels ``(N,)``, -1 unlabeled."""
         from treernn.batching import batch_trees
 
         batch = batch_trees(trees, vocab, label_fn=_label_id, device=device)
@@ -168,6 +176,10 @@ class SequenceClassifier(_Classifier):
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(encoder.get_output_dim(), num_classes)
+
+    def plan(self, trees: Sequence[Tree], vocab: Vocab) -> list:
+        """The trees as they are (a sentence batch is cheap to build)."""
+        return list(trees)
 
     def make_batch(self, trees: Sequence[Tree], vocab: Vocab, device: Any = None):
         """(batch, targets): the sentences of ``trees`` and their root labels ``(B,)``."""

@@ -244,7 +244,7 @@ def train(config: dict, out_dir: Path, resume: bool = False, log: Callable[[str]
     dev = splits["dev"]
     amb_dev = dataset.ambiguous.get("dev")
     state = trainer.fit(
-        splits["train"],
+        model.plan(splits["train"], vocab),  # per-tree work once per run
         make_batch=lambda items: model.make_batch(items, vocab, device),
         evaluate=lambda m: evaluate(m, dev, vocab, device, ambiguous=amb_dev),
     )
