@@ -240,3 +240,9 @@ def test_damaged_model_directory_one_line(tree_model, tmp_path, capsys, damage, 
         import treernn
 
         treernn.load(d)
+
+
+def test_whitespace_runs_are_not_tokens(tree_model, capsys):
+    code, out, err = _classify(capsys, tree_model, "--format", "ptb", "A great  movie.\n\nThe plot\twas bad.\n\n", "   ")
+    assert code == 2 and err.splitlines()[0] == "treernn: error: <arg 2>: empty text"
+    assert [line.count("(") for line in out.splitlines()] == [7, 9]  # 4 and 5 tokens, binary trees

@@ -270,3 +270,26 @@ def test_only_ascii_whitespace_separates_tokens():
     tree = from_ptb("(2 (2 8\xa01\\/2) (2 hours))", label_type=int)
     assert tree.tokens() == ["8\xa01\\/2", "hours"]
     assert from_ptb(to_ptb(tree), label_type=int) == tree
+
+
+def test_drop_tokens_lifts_dependents_and_renumbers():
+    from treernn.trees import Tree, drop_tokens, from_ptb
+
+    space = lambda t: not t.strip()  # noqa: E731
+    # dependency tree "saw(I, \n\n(film), .)": the space token heads 'film'
+    film = Tree("dobj", token="film", index=2)
+    gap = Tree("dep", [film], token="\n\n", index=1)
+    root = Tree("ROOT", [Tree("nsubj", token="I", index=0), gap, Tree("punct", token=".", index=3)],
+                token="saw", index=4)
+    out = drop_tokens(root, space)
+    assert out.tokens() == ["I", "film", ".", "saw"] and [n.index for n in out.token_nodes()] == [0, 1, 2, 3]
+    assert [c.token for c in out.children] == ["I", "film", "."]
+    assert root.children[1] is gap  # the input is not changed
+    # phrase structure: an emptied phrase goes too
+    tree = from_ptb("(S (NP (A _)) (VP (V runs)))")
+    assert drop_tokens(tree, lambda t: t == "_").tokens() == ["runs"]
+    assert drop_tokens(from_ptb("(S (A _))"), lambda t: t == "_") is None
+    # a dropped root with several dependents: the first heads the others
+    lone = Tree("ROOT", [Tree("a", token="x", index=0), Tree("b", token="y", index=2)], token=" ", index=1)
+    out = drop_tokens(lone, space)
+    assert out.token == "x" and [c.token for c in out.children] == ["y"] and out.tokens() == ["x", "y"]

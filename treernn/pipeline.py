@@ -141,9 +141,7 @@ class Predictor:
 
     # ---------------------------------------------------------------- parsing
     def trees(self, texts: Sequence[str]) -> list[list[Tree]]:
-        """The trees of each text, in the shape the model reads (labels removed)."""
-        from treernn.models.build import prepare_tree
-
+        """The trees of each text, in the shape the model reads (see :meth:`shape`)."""
         out: list[Optional[list[Tree]]] = [None] * len(texts)
         plain = []
         for i, text in enumerate(texts):
@@ -157,8 +155,21 @@ class Predictor:
         if plain:
             for i, trees in zip(plain, self.parser.parse_each([texts[i] for i in plain])):
                 out[i] = trees
-        return [[prepare_tree(t, self.config.encoder).map(label=lambda _: None) for t in trees]
-                for trees in out]  # type: ignore[union-attr]
+        return [self.shape(trees) for trees in out]  # type: ignore[arg-type]
+
+    def shape(self, trees: Iterable[Tree]) -> list[Tree]:
+        """Parsed trees in the shape the model reads: whitespace tokens (spaCy keeps runs of
+        spaces and newlines as tokens) dropped, a sentence of nothing else dropped, binarized
+        for binary cells, labels removed."""
+        from treernn.models.build import prepare_tree
+        from treernn.trees import drop_tokens
+
+        out = []
+        for tree in trees:
+            kept = drop_tokens(tree, lambda token: not token.strip())
+            if kept is not None:
+                out.append(prepare_tree(kept, self.config.encoder).map(label=lambda _: None))
+        return out
 
     def _lookup_form(self, token: str) -> str:
         if token in self.vocab.stoi or self.vocab.normalize(token) in self.vocab.stoi:

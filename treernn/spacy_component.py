@@ -69,17 +69,18 @@ class TreernnComponent:
             yield from self._label(batch)
 
     def _label(self, docs: list[Doc]) -> list[Doc]:
-        from treernn.models.build import prepare_tree
         from treernn.trees import from_spacy
 
         trees, ids, spans = [], [], []
         for i, doc in enumerate(docs):
             sents = list(doc.sents) if doc.has_annotation("DEP") else []
-            for j, (sent, tree) in enumerate(zip(sents, from_spacy(doc) if sents else [])):
-                shaped = prepare_tree(tree, self.predictor.config.encoder).map(label=lambda _: None)
-                trees.append(shaped)
-                ids.append((i, j))
-                spans.append((sent.start, sent.end))
+            j = 0
+            for sent, tree in zip(sents, from_spacy(doc) if sents else []):
+                for shaped in self.predictor.shape([tree]):  # none for a whitespace-only sentence
+                    trees.append(shaped)
+                    ids.append((i, j))
+                    spans.append((sent.start, sent.end))
+                    j += 1
         predictions = self.predictor.predict_trees(trees, ids) if trees else []
         per_doc: list[list] = [[] for _ in docs]
         for p, span in zip(predictions, spans):

@@ -11,6 +11,7 @@ from treernn.trees.transform import (
     binarize,
     collapse_unary,
     dependency_to_phrase,
+    drop_tokens,
     left_branching_tree,
     right_branching_tree,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "binarize",
     "collapse_unary",
     "dependency_to_phrase",
+    "drop_tokens",
     "balanced_tree",
     "left_branching_tree",
     "right_branching_tree",

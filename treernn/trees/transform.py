@@ -6,7 +6,7 @@ All functions return new trees and never change their input. All are iterative.
 
 from __future__ import annotations
 
-from typing import Literal, Optional, Sequence
+from typing import Callable, Literal, Optional, Sequence
 
 from treernn.errors import TreeStructureError
 from treernn.trees.tree import Label, Tree
@@ -164,3 +164,36 @@ def right_branching_tree(tokens: Sequence[str]) -> Tree:
     for tok in reversed(tokens[:-1]):
         tree = Tree(None, [Tree(token=tok), tree])
     return tree
+
+
+def drop_tokens(tree: Tree, drop: Callable[[str], bool]) -> Optional[Tree]:
+    """A copy of ``tree`` without the token-bearing nodes whose token ``drop`` selects (e.g.
+    spaCy's whitespace tokens); None when nothing is left.
+
+    A dropped node's children move up to its parent, in its place; a node left with neither
+    children nor a token goes too. In a dependency tree (nodes with ``index``) children are
+    kept in sentence order and the indices renumbered 0, 1, ...; when a dropped root leaves
+    several subtrees, the first (in sentence order) becomes the root and heads the others.
+    """
+    built: dict[int, list[Tree]] = {}
+    for node in tree.postorder():
+        kids = [k for c in node.children for k in built[id(c)]]
+        if node.index is not None or any(k.index is not None for k in kids):
+            kids.sort(key=lambda k: -1 if k.index is None else k.index)
+        if node.token is not None and drop(node.token):
+            built[id(node)] = kids
+        elif node.token is None and not kids:
+            built[id(node)] = []
+        else:
+            built[id(node)] = [Tree(node.label, kids, node.token, node.index)]
+    roots = built[id(tree)]
+    if not roots:
+        return None
+    root = roots[0]
+    if len(roots) > 1:
+        root.children = sorted(root.children + roots[1:], key=lambda k: -1 if k.index is None else k.index)
+    if any(n.index is not None for n in root.postorder()):
+        for i, node in enumerate(sorted((n for n in root.postorder() if n.index is not None),
+                                        key=lambda n: n.index)):
+            node.index = i
+    return root
