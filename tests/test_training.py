@@ -249,3 +249,25 @@ def test_binary_sst_trains_neutral_phrases_as_a_third_class(tmp_path):
     assert model_cfg.num_classes == 3 and model.sentence_classes == 2
     assert model.predict_sentences(torch.tensor([[0.1, 0.2, 9.0], [0.3, 0.2, 9.0]])).tolist() == [1, 0]
     assert results["test"]["sentences"] == 3
+
+
+def test_changed_weights_fail_their_checksum(tiny_corpus, tmp_path, capsys):
+    """A weights file whose bytes changed (same size, still valid safetensors) is refused."""
+    out = tmp_path / "m"
+    train(_config(tiny_corpus, epochs=1), out, log=lambda m: None)
+    data = bytearray((out / "model.safetensors").read_bytes())
+    data[-3] ^= 0x40  # one bit of the last tensor
+    (out / "model.safetensors").write_bytes(bytes(data))
+    assert main(["evaluate", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "does not match its stored checksum" in err and len(err.strip().splitlines()) == 1
+
+
+def test_same_seed_same_metrics_twice(tiny_corpus, tmp_path):
+    cfg = _config(tiny_corpus, epochs=3)
+    cfg["model"]["dropout"] = 0.3
+    a = train(cfg, tmp_path / "a", log=lambda m: None)
+    b = train(cfg, tmp_path / "b", log=lambda m: None)
+    for r in (a, b):
+        r.pop("train_seconds")
+    assert a == b

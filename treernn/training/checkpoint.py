@@ -69,12 +69,36 @@ def read_json(path: PathArg) -> Any:
         raise CheckpointError(f"{path} is not valid JSON ({exc})") from None
 
 
+CHECKSUM_KEY = "treernn.sha256"
+
+
+def _checksum(tensors: Mapping[str, torch.Tensor]) -> str:
+    """SHA-256 over the tensors' names, dtypes, shapes and bytes, in name order."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().to("cpu").contiguous()
+        digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
 def save_tensors(path: PathArg, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str] | None = None) -> None:
-    """Tensors to a safetensors file, atomically."""
+    """Tensors to a safetensors file, atomically, with their checksum in the file's metadata
+    (checked by :func:`load_tensors`)."""
     from safetensors.torch import save
 
     data = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
-    atomic_write_bytes(path, save(data, metadata=dict(metadata or {})))
+    meta = dict(metadata or {})
+    meta[CHECKSUM_KEY] = _checksum(data)
+    atomic_write_bytes(path, save(data, metadata=meta))
+
+
+def _metadata(data: bytes) -> dict:
+    """The ``__metadata__`` of a safetensors file's header (the file is already known valid)."""
+    size = int.from_bytes(data[:8], "little")
+    return json.loads(data[8:8 + size]).get("__metadata__") or {}
 
 
 def load_tensors(path: PathArg, device: Any = "cpu") -> dict[str, torch.Tensor]:
@@ -93,6 +117,9 @@ def load_tensors(path: PathArg, device: Any = "cpu") -> dict[str, torch.Tensor]:
         tensors = load(data)
     except (SafetensorError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"{path} is not a valid safetensors file ({str(exc).splitlines()[0]})") from None
+    stored = _metadata(data).get(CHECKSUM_KEY)
+    if stored is not None and stored != _checksum(tensors):  # files from elsewhere may have none
+        raise CheckpointError(f"{path} does not match its stored checksum (the file was changed or damaged)")
     return {k: v.to(device) for k, v in tensors.items()}
 
 

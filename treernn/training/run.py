@@ -190,6 +190,9 @@ def train(config: dict, out_dir: Path, resume: bool = False, log: Callable[[str]
 
     out_dir = Path(out_dir)
     if resume:
+        if not (out_dir / ckpt.TRAINER_STATE).exists():
+            raise ConfigError(f"nothing to resume in {out_dir}: no {ckpt.TRAINER_STATE} (the run "
+                              "stopped before its first epoch ended; start it again without --resume)")
         saved = ckpt.read_json(out_dir / ckpt.CONFIG)
         config = saved["resolved_config"]
     data_cfg = DataConfig(**config["data"])
