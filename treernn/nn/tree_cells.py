@@ -216,6 +216,18 @@ def _uniform_(module: nn.Module, bound: float) -> None:
         nn.init.uniform_(p, -bound, bound)
 
 
+def _children_sum_init_(weight: torch.Tensor) -> None:
+    """``W = [I + e1, I + e2]`` with ``e`` uniform in ``±1/(4H)`` (Socher et al.'s code,
+    CoreNLP's ``RNTNModel.randomTransformMatrix``): a new parent starts as ``tanh(c1 + c2)``, so
+    the words' information reaches the root of a deep tree instead of fading into the fixed
+    point of a random ``tanh`` map."""
+    H = weight.size(0)
+    with torch.no_grad():
+        nn.init.uniform_(weight, -1.0 / (4 * H), 1.0 / (4 * H))
+        weight[:, :H] += torch.eye(H, dtype=weight.dtype, device=weight.device)
+        weight[:, H:] += torch.eye(H, dtype=weight.dtype, device=weight.device)
+
+
 # --------------------------------------------------------------------------- Tree-LSTMs
 class _TreeLSTMCell(TreeCell):
     """Shared by the Tree-LSTMs: ``weight_ih`` ``(4H, E)`` and ``bias`` ``(4H,)`` in gate order
@@ -544,7 +556,9 @@ class RecursiveCell(_SocherCell):
     """The recursive neural network composition (Socher et al. 2011): ``p = tanh(W[c1; c2] + b)``.
 
     Parameters: weight ``(H, 2H)``, bias ``(H,)`` (and the leaf transform, see
-    :class:`_SocherCell`). Binary trees only.
+    :class:`_SocherCell`). Binary trees only. ``W`` starts as ``[I, I]`` plus small noise and
+    ``b`` at zero, as in Socher et al.'s code (see :func:`_children_sum_init_`); the leaf
+    transform uniformly in ``±1/sqrt(H)``.
     """
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
@@ -556,6 +570,8 @@ class RecursiveCell(_SocherCell):
 
     def reset_parameters(self) -> None:
         _uniform_(self, 1.0 / math.sqrt(self.hidden_size))
+        _children_sum_init_(self.weight)
+        nn.init.zeros_(self.bias)
 
     def step(self, xw, h_kids, c_kids=None, mask=None) -> State:
         self._check_arity(h_kids)
@@ -615,7 +631,9 @@ class RNTNCell(_SocherCell):
     Parameters: weight_v ``(H, 2H, 2H)`` (slice ``k`` is ``V^{[k]}``), weight ``(H, 2H)``,
     bias ``(H,)`` (and the leaf transform, see :class:`_SocherCell`). Binary trees only.
     ``V`` is initialized uniformly in ``±1/(2H)`` (small, so the quadratic term does not
-    saturate tanh at the start), the other weights in ``±1/sqrt(H)``. No level kernel: the
+    saturate tanh at the start), ``W`` as ``[I, I]`` plus small noise and ``b`` at zero (as
+    in Socher et al.'s code, see :func:`_children_sum_init_`), the leaf transform in
+    ``±1/sqrt(H)``. No level kernel: the
     native backend differentiates it with autograd per level.
     """
 
@@ -630,6 +648,8 @@ class RNTNCell(_SocherCell):
     def reset_parameters(self) -> None:
         _uniform_(self, 1.0 / math.sqrt(self.hidden_size))
         nn.init.uniform_(self.weight_v, -0.5 / self.hidden_size, 0.5 / self.hidden_size)
+        _children_sum_init_(self.weight)
+        nn.init.zeros_(self.bias)
 
     def step(self, xw, h_kids, c_kids=None, mask=None) -> State:
         self._check_arity(h_kids)

@@ -33,8 +33,10 @@ SST_PRESETS = {
     "lstm-2layer": Preset("lstm-2layer", {"model.hidden_dim": 108}, "2-layer LSTM"),
     "bilstm-2layer": Preset("bilstm-2layer", {"model.hidden_dim": 108}, "2-layer BiLSTM"),
     "rnn": Preset("rnn", {"model.hidden_dim": 150}, "Recursive NN"),
-    # The RNTN's tensor has (2H)^2 * H entries: H = 50 keeps it at 0.5M (Socher et al. used 25-35).
-    "rntn": Preset("rntn", {"model.hidden_dim": 50}, "RNTN"),
+    # Socher et al.'s RNTN settings (d = 25, AdaGrad lr 0.01). AdaGrad moves each of the
+    # tensor's 4H^3 entries by about lr per step however small its gradient; at H = 50 and lr
+    # 0.05 that noise saturated every root (23% dev accuracy, measured), at H = 25, lr 0.01 it learns.
+    "rntn": Preset("rntn", {"model.hidden_dim": 25, "trainer.lr": 0.01}, "RNTN"),
     "child-sum-tree-lstm": Preset("child-sum-tree-lstm", {"model.hidden_dim": 168, "data.parse": "spacy"},
                                   "Dependency Tree-LSTM (Child-Sum, spaCy parses)"),
     "tree-lstm": Preset("tree-lstm", {"model.hidden_dim": 150}, "Constituency Tree-LSTM (N-ary)"),
