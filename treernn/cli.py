@@ -223,7 +223,7 @@ def _cmd_corpus_stats(args: argparse.Namespace) -> int:
 _FLAG_TO_SETTING = {"model": "model.encoder", "corpus": "data.corpus", "vectors": "data.vectors",
                     "epochs": "trainer.epochs", "batch_size": "trainer.batch_size",
                     "seed": "trainer.seed", "device": "run.device", "backend": "model.backend",
-                    "data_path": "data.path"}
+                    "data_path": "data.path", "distributed": "run.distributed"}
 
 
 def _overrides(extra: Sequence[str]) -> list[tuple[str, str]]:
@@ -386,6 +386,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--backend", choices=["native", "dgl"], help="tree batching backend")
     t.add_argument("--data-path", metavar="DIR", help="where the corpus is (SST: the folder of train.txt ...)")
     t.add_argument("--resume", metavar="DIR", help="continue the run in DIR where it stopped")
+    t.add_argument("--distributed", action="store_true", default=None,
+                   help="train on several processes (DistributedDataParallel); launch with "
+                        "torchrun --nproc_per_node N -m treernn train ... (torchrun alone "
+                        "also turns it on)")
     t.set_defaults(func=_cmd_train)
 
     e = sub.add_parser("evaluate", help="metrics of a trained model",

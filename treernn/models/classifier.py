@@ -34,11 +34,14 @@ class ClassifierOutput:
         logits: ``(B, C)`` one row per sentence (the root for trees).
         loss: mean cross-entropy over the trained positions (None without targets).
         node_logits: ``(N, C)`` for tree classifiers (batch node order), else None.
+        loss_weight: the number of units ``loss`` is a mean over (trees, or labeled nodes),
+            a scalar tensor; distributed training weights each process's loss by it.
     """
 
     logits: Tensor
     loss: Optional[Tensor] = None
     node_logits: Optional[Tensor] = None
+    loss_weight: Optional[Tensor] = None  # how many units (trees or labeled nodes) loss averages
 
 
 def _label_id(label: Any) -> int:
@@ -147,15 +150,18 @@ class TreeClassifier(_Classifier):
         node_logits = self.head(self.dropout(out.states))  # (N, C)
         roots = batch.roots  # (B,)
         logits = node_logits[roots]  # (B, C)
-        loss = None
+        loss = weight = None
         if targets is not None:
             if self.loss_on == "root":
                 loss = F.cross_entropy(logits, targets[roots], ignore_index=-1)
+                weight = (targets[roots] >= 0).sum()
             elif self.loss_reduction == "tree":
                 loss = F.cross_entropy(node_logits, targets, ignore_index=-1, reduction="sum") / len(roots)
+                weight = torch.tensor(len(roots), device=logits.device)
             else:
                 loss = F.cross_entropy(node_logits, targets, ignore_index=-1)
-        return ClassifierOutput(logits=logits, loss=loss, node_logits=node_logits)
+                weight = (targets >= 0).sum()
+        return ClassifierOutput(logits=logits, loss=loss, node_logits=node_logits, loss_weight=weight)
 
 
 class SequenceClassifier(_Classifier):
@@ -194,4 +200,5 @@ class SequenceClassifier(_Classifier):
         out = self.encoder(batch)
         logits = self.head(self.dropout(out.final))  # (B, C)
         loss = None if targets is None else F.cross_entropy(logits, targets, ignore_index=-1)
-        return ClassifierOutput(logits=logits, loss=loss)
+        weight = None if targets is None else (targets >= 0).sum()
+        return ClassifierOutput(logits=logits, loss=loss, loss_weight=weight)

@@ -220,7 +220,9 @@ def _children_sum_init_(weight: torch.Tensor) -> None:
     """``W = [I + e1, I + e2]`` with ``e`` uniform in ``±1/(4H)`` (Socher et al.'s code,
     CoreNLP's ``RNTNModel.randomTransformMatrix``): a new parent starts as ``tanh(c1 + c2)``, so
     the words' information reaches the root of a deep tree instead of fading into the fixed
-    point of a random ``tanh`` map."""
+    point of a random ``tanh`` map. Leaf states should then be of order 1: with the identity
+    leaf (``input_size == hidden_size``) and vectors of a large norm (PyTorch's N(0, 1)
+    embeddings), the sums saturate ``tanh`` from the first levels on."""
     H = weight.size(0)
     with torch.no_grad():
         nn.init.uniform_(weight, -1.0 / (4 * H), 1.0 / (4 * H))

@@ -12,6 +12,7 @@ from typing import Any, Callable, Optional, Sequence
 import torch
 
 from treernn.errors import TreernnError
+from treernn.training import distributed
 from treernn.trees import Tree
 
 
@@ -38,6 +39,8 @@ class DataConfig:
     vocab_from_vectors: bool = True
     # Binary SST: neutral phrases train a third class, as in Tai et al.'s code (false: unlabeled).
     neutral_phrases: bool = True
+    # spaCy processes for re-parsing a corpus (data.parse = "spacy"): nlp.pipe(n_process=...).
+    parse_processes: int = 1
 
 
 def default_config() -> dict:
@@ -49,7 +52,7 @@ def default_config() -> dict:
     for key in ("vocab_size", "num_classes", "label_names", "sentence_classes"):
         model.pop(key)
     return {"model": model, "trainer": asdict(TrainConfig()), "data": asdict(DataConfig()),
-            "run": {"device": "auto"}}
+            "run": {"device": "auto", "distributed": False}}
 
 
 def _coerce(value: str, like: Any, key: str) -> Any:
@@ -181,12 +184,12 @@ def prepare_data(dataset, encoder: str) -> dict[str, list[Tree]]:
 
 
 def train(config: dict, out_dir: Path, resume: bool = False, log: Callable[[str], None] = print) -> dict:
-    """Train one model as ``config`` says and write its model directory; returns metrics."""
-    from treernn.models.build import ModelConfig, build_model, write_model_files
+    """Train one model as ``config`` says and write its model directory; returns metrics.
+
+    Launched by ``torchrun`` (or with ``run.distributed``), each process trains on its share
+    of every batch (:mod:`treernn.training.distributed`); rank 0 writes the directory."""
     from treernn.training import checkpoint as ckpt
-    from treernn.training.tasks import load_task
-    from treernn.training.trainer import TrainConfig, Trainer, seed_everything
-    from treernn.vocab import Vocab, load_vectors
+    from treernn.training.trainer import TrainConfig
 
     out_dir = Path(out_dir)
     if resume:
@@ -198,6 +201,21 @@ def train(config: dict, out_dir: Path, resume: bool = False, log: Callable[[str]
     data_cfg = DataConfig(**config["data"])
     train_cfg = TrainConfig(**config["trainer"])
     device = pick_device(config["run"]["device"])
+    context = distributed.setup(config["run"]["device"], required=config["run"].get("distributed", False))
+    try:
+        return _train(config, data_cfg, train_cfg, distributed.device_for(context, device), out_dir,
+                      resume, log if context is None or context.is_main else (lambda m: None), context)
+    finally:
+        distributed.cleanup(context)
+
+
+def _train(config, data_cfg, train_cfg, device, out_dir, resume, log, context) -> dict:
+    from treernn.models.build import ModelConfig, build_model, write_model_files
+    from treernn.training import checkpoint as ckpt
+    from treernn.training.tasks import load_task
+    from treernn.training.trainer import Trainer, seed_everything
+    from treernn.vocab import Vocab, load_vectors
+
     seed_everything(train_cfg.seed)
 
     if data_cfg.parse not in ("given", "spacy"):
@@ -205,7 +223,8 @@ def train(config: dict, out_dir: Path, resume: bool = False, log: Callable[[str]
     if data_cfg.parse == "spacy" and data_cfg.corpus != "sst":
         raise ConfigError("data.parse = 'spacy' is for the sst corpus (its sentences are re-parsed)")
     dataset = load_task(data_cfg.corpus, data_cfg.path, data_cfg.classes, data_cfg.skip_bad,
-                        dependency=data_cfg.parse == "spacy", neutral_phrases=data_cfg.neutral_phrases)
+                        dependency=data_cfg.parse == "spacy", neutral_phrases=data_cfg.neutral_phrases,
+                        parse_processes=data_cfg.parse_processes)
     splits = prepare_data(dataset, config["model"]["encoder"])
     vocab = Vocab.build((t.tokens() for t in splits["train"]), min_freq=data_cfg.min_freq,
                         lowercase=data_cfg.lowercase)
@@ -241,7 +260,8 @@ def train(config: dict, out_dir: Path, resume: bool = False, log: Callable[[str]
     if coverage is not None:
         extra["vector_coverage"] = {"found": coverage.found, "total": coverage.total}
     trainer = Trainer(model, train_cfg, out_dir,
-                      save_extra=lambda d: write_model_files(d, model_cfg, vocab, extra), log=log)
+                      save_extra=lambda d: write_model_files(d, model_cfg, vocab, extra), log=log,
+                      distributed=context)
     if resume:
         trainer.resume()
     dev = splits["dev"]
@@ -259,7 +279,8 @@ def train(config: dict, out_dir: Path, resume: bool = False, log: Callable[[str]
         results[split] = evaluate(model, trees, vocab, device, ambiguous=dataset.ambiguous.get(split))
     results["parameters"] = sum(p.numel() for p in model.parameters() if p.requires_grad)
     results["train_seconds"] = sum(r["train_seconds"] for r in state.history)
-    ckpt.atomic_write_json(out_dir / ckpt.METRICS, results)
+    if context is None or context.is_main:
+        ckpt.atomic_write_json(out_dir / ckpt.METRICS, results)
     return results
 
 

@@ -124,7 +124,7 @@ def dependency_versions(trees: list[Tree], parser=None) -> list[Tree]:
     return out
 
 
-def cached_dependency_versions(trees: list[Tree]) -> list[Tree]:
+def cached_dependency_versions(trees: list[Tree], processes: int = 1) -> list[Tree]:
     """:func:`dependency_versions`, cached as JSON lines in the user cache directory (keyed
     by the sentences, their labels and the spaCy pipeline), since parsing takes minutes."""
     import hashlib
@@ -134,7 +134,7 @@ def cached_dependency_versions(trees: list[Tree]) -> list[Tree]:
     from treernn.parsing import SpacyParser
     from treernn.training.checkpoint import atomic_write_bytes
 
-    parser = SpacyParser(one_tree_per_text=True)
+    parser = SpacyParser(one_tree_per_text=True, n_process=processes)  # nlp.pipe(n_process=...)
     meta = parser.nlp.meta
     key = hashlib.sha1(f"{meta.get('name')}-{meta.get('version')}".encode())
     for tree in trees:
@@ -164,7 +164,7 @@ def _binary_with_neutral(tree: Tree) -> Tree:
 
 def load_task(corpus: str, path: Optional[str] = None, classes: int = 5,
               skip_bad: bool = False, dependency: bool = False,
-              neutral_phrases: bool = False) -> Dataset:
+              neutral_phrases: bool = False, parse_processes: int = 1) -> Dataset:
     """The :class:`Dataset` of a corpus name (see the module docstring)."""
     if corpus == "sst":
         from treernn.corpora import load_sst
@@ -175,7 +175,7 @@ def load_task(corpus: str, path: Optional[str] = None, classes: int = 5,
                  if classes == 5 else ["negative", "positive"])
         splits = dict(sst.splits())
         if dependency:  # parsed (and cached) from the fine-grained trees for both tasks
-            splits = {name: cached_dependency_versions(trees) for name, trees in splits.items()}
+            splits = {name: cached_dependency_versions(trees, parse_processes) for name, trees in splits.items()}
         name = f"sst-{classes}" + ("-dep" if dependency else "")
         if three_way:
             splits = {split: [_binary_with_neutral(t) for t in trees if t.label != 2]

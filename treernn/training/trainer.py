@@ -30,6 +30,7 @@ from torch import nn
 
 from treernn.errors import TreernnError
 from treernn.training import checkpoint as ckpt
+from treernn.training import distributed as dist
 
 
 class TrainingError(TreernnError):
@@ -93,7 +94,8 @@ def _epoch_seed(seed: int, epoch: int) -> int:
     return (seed * 1_000_003 + epoch * 7919) % 2**63
 
 
-def build_optimizer(model: nn.Module, config: TrainConfig) -> tuple[torch.optim.Optimizer, Optional[torch.optim.SGD]]:
+def build_optimizer(model: nn.Module, config: TrainConfig,
+                    sparse: bool = True) -> tuple[torch.optim.Optimizer, Optional[torch.optim.SGD]]:
     """(main optimizer, embedding optimizer or None).
 
     With ``config.embedding_optimizer == "sgd"`` the word embeddings get a plain SGD optimizer
@@ -102,8 +104,9 @@ def build_optimizer(model: nn.Module, config: TrainConfig) -> tuple[torch.optim.
     With ``config.sparse_embeddings`` and an optimizer that takes sparse gradients (AdaGrad,
     SGD), the model's ``nn.Embedding`` modules are switched to sparse gradients: a batch then
     updates only the rows of its own words instead of the whole table (the same arithmetic).
+    ``sparse=False`` keeps dense gradients (distributed runs: DDP averages dense gradients).
     """
-    if config.sparse_embeddings and config.optimizer in ("adagrad", "sgd"):
+    if sparse and config.sparse_embeddings and config.optimizer in ("adagrad", "sgd"):
         # AdaGrad's sparse path builds its tensors from valid indices; its notice about
         # skipped invariant checks says nothing about the user's run.
         warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
@@ -189,21 +192,36 @@ class Trainer:
         save_extra: called with ``out_dir`` whenever the best model is written, to add the
             files that describe the model (``config.json``, ``vocab.json``).
         log: where progress lines go (stderr by default).
+        distributed: this process's place in a distributed run
+            (:mod:`treernn.training.distributed`), None for a single process. Each process
+            trains on its share of every global batch through DistributedDataParallel; only
+            rank 0 writes files and logs.
     """
 
     def __init__(self, model: nn.Module, config: TrainConfig, out_dir: Optional[Path] = None,
                  save_extra: Optional[Callable[[Path], None]] = None,
-                 log: Callable[[str], None] = lambda s: print(s, file=sys.stderr)) -> None:
+                 log: Callable[[str], None] = lambda s: print(s, file=sys.stderr),
+                 distributed: Any = None) -> None:
         config.check()
         self.model = model
         self.config = config
+        self.distributed = distributed
+        self.is_main = distributed is None or distributed.is_main
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.save_extra = save_extra
-        self.log = log
-        self.optimizer, self.embedding_optimizer = build_optimizer(model, config)
+        self.log = log if self.is_main else (lambda s: None)
+        self.optimizer, self.embedding_optimizer = build_optimizer(model, config, sparse=distributed is None)
+        self.forward = model
+        if distributed is not None:
+            from torch.nn.parallel import DistributedDataParallel
+
+            device = next(model.parameters()).device
+            self.forward = DistributedDataParallel(
+                model, device_ids=[device.index] if device.type == "cuda" else None,
+                find_unused_parameters=True)
         self.optimizers = [o for o in (self.optimizer, self.embedding_optimizer) if o is not None]
         self.state = TrainState()
-        if self.out_dir is not None:
+        if self.out_dir is not None and self.is_main:
             try:
                 self.out_dir.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -217,7 +235,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ checkpoints
     def _save(self, improved: bool) -> None:
-        if self.out_dir is None:
+        if self.out_dir is None or not self.is_main:
             return
         d, e = self.out_dir, self.state.epoch
         weights = {k: v for k, v in self.model.state_dict().items()}
@@ -289,16 +307,22 @@ class Trainer:
             right = counted = torch.zeros((), dtype=torch.long)  # running accuracy, kept on device
             batches = range(0, len(train), cfg.batch_size)
             bar = None
-            if cfg.progress and sys.stderr.isatty():
+            if cfg.progress and self.is_main and sys.stderr.isatty():
                 from tqdm import tqdm
 
                 bar = tqdm(total=len(batches), desc=f"epoch {epoch}", leave=False, file=sys.stderr)
             for b0 in batches:
                 items = [train[i] for i in order[b0:b0 + cfg.batch_size]]
-                batch, targets = make_batch(items)
-                out = self.model(batch, targets)
+                mine = dist.shard(items, self.distributed)
+                batch, targets = make_batch(mine or items[:1])  # no share: weight 0 below
+                out = self.forward(batch, targets)
                 loss = out.loss
-                loss_value = float(loss.detach())
+                if self.distributed is not None:
+                    weight = out.loss_weight if mine else torch.zeros((), device=loss.device)
+                    loss, global_loss = dist.scale_loss(loss, weight, self.distributed)
+                    loss_value = float(global_loss)
+                else:
+                    loss_value = float(loss.detach())
                 if not math.isfinite(loss_value):
                     if cfg.skip_nonfinite:
                         skipped += 1
@@ -317,7 +341,7 @@ class Trainer:
                     opt.step()
                 total_loss += loss_value * len(items)
                 total_items += len(items)
-                r, c = _accuracy_counts(out, targets)
+                r, c = _accuracy_counts(out, targets) if mine else (torch.zeros((), dtype=torch.long),) * 2
                 right, counted = right.to(r.device) + r, counted.to(c.device) + c
                 if bar is not None:
                     bar.update(1)
@@ -325,6 +349,7 @@ class Trainer:
                                     acc=f"{int(right) / max(int(counted), 1):.3f}")
             if bar is not None:
                 bar.close()
+            right, counted = (dist.all_sum(t, self.distributed) for t in (right, counted))
             train_seconds = time.perf_counter() - start
             self.model.eval()
             with torch.no_grad():
@@ -352,4 +377,5 @@ class Trainer:
             self.state.history.append(record)
             self.log(json.dumps(record))
             self._save(improved)
+        dist.barrier(self.distributed)  # rank 0's files are complete before anyone reads them
         return self.state
