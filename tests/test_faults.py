@@ -95,3 +95,91 @@ def test_sigkill_at_any_moment_then_resume_gives_the_same_weights(corpus, refere
         assert not list(out.glob(".*.tmp"))  # resume cleared what the kill left half-written
     assert kills >= 3  # the run was really interrupted (the machine may be slow or fast)
     print(f"{kills} kills, {torn} inside a checkpoint write")
+
+
+class _Linear(torch.nn.Module):
+    """A minimal model for the generic trainer: forward(x, y) -> object with .loss."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(3, 2)
+
+    def forward(self, x, y):
+        from treernn.models.classifier import ClassifierOutput
+
+        logits = self.lin(x)
+        return ClassifierOutput(logits, torch.nn.functional.cross_entropy(logits, y))
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, skip):
+    from treernn.training.trainer import Trainer, TrainConfig, TrainingError
+
+    model = _Linear()
+    epoch = {"n": 0}
+    items = list(range(8))
+
+    def make_batch(batch_items):
+        x = torch.ones(len(batch_items), 3)
+        if epoch["n"] >= 2 and 0 in batch_items:
+            x[0, 0] = float("nan")  # one bad batch from the second epoch on
+        return x, torch.zeros(len(batch_items), dtype=torch.long)
+
+    def evaluate(m):
+        epoch["n"] += 1
+        return {"accuracy": 0.5}
+
+    cfg = TrainConfig(epochs=3, batch_size=4, optimizer="sgd", patience=None, progress=False,
+                      skip_nonfinite=skip)
+    epoch["n"] = 1
+    trainer = Trainer(model, cfg, tmp_path / "m", log=lambda m: None)
+    if not skip:
+        with pytest.raises(TrainingError, match="non-finite loss .* in epoch 2; the last good checkpoint is kept"):
+            trainer.fit(items, make_batch, evaluate)
+        state = json.loads((tmp_path / "m" / "trainer_state.json").read_text())
+        assert state["epoch"] == 1 and load_tensors(tmp_path / "m" / "last-1.safetensors")
+    else:
+        state = trainer.fit(items, make_batch, evaluate)
+        assert state.epoch == 3 and [r["skipped_batches"] for r in state.history] == [0, 1, 1]
+        assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_disk_full_at_a_write_keeps_the_previous_file(tmp_path, monkeypatch):
+    import errno
+
+    from treernn.training.checkpoint import CheckpointError, atomic_write_bytes
+
+    target = tmp_path / "model.safetensors"
+    target.write_bytes(b"previous checkpoint")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(CheckpointError, match="cannot write .*model.safetensors: No space left on device"):
+        atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"previous checkpoint" and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_unwritable_output_directory_fails_before_training(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    from treernn.cli import main
+
+    real = Path.write_bytes
+
+    def refuse(self, data):
+        if self.name == ".write-test":
+            raise PermissionError(13, "Permission denied")
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", refuse)
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    write_labeled_trees(corpus / "train.tsv", [(label, from_ptb(t)) for label, t in SENTENCES[:2]])
+    for split in ("dev", "test"):
+        (corpus / f"{split}.tsv").write_text((corpus / "train.tsv").read_text())
+    assert main(["train", "--model", "bilstm", "--corpus", f"tsv:{corpus}", "--out", str(tmp_path / "ro"),
+                 "--device", "cpu", "--trainer.progress", "false"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"treernn: error: cannot write in {tmp_path / 'ro'}: Permission denied"
