@@ -53,7 +53,9 @@ AMBIGUITY_PRESETS = {
     "tree-lstm": Preset("tree-lstm", {}, "Tree-LSTM (N-ary)"),
     "child-sum-tree-lstm": Preset("child-sum-tree-lstm", {}, "Child-Sum Tree-LSTM"),
     "rnn": Preset("rnn", {}, "Recursive NN"),
-    "rntn": Preset("rntn", {}, "RNTN"),
+    # Adam at 0.01 moves every entry of the tensor by ~0.01 a step: the RNTN then stays at
+    # chance on attach (52%, measured); at 0.001 it learns it (100% dev).
+    "rntn": Preset("rntn", {"trainer.lr": 0.001}, "RNTN"),
     "lstm": Preset("lstm", {}, "LSTM"),
     "bilstm": Preset("bilstm", {}, "BiLSTM"),
     "gru": Preset("gru", {}, "GRU"),
