@@ -99,7 +99,7 @@ JSON_FIELDS = {
     "sentiment": "its name, capitalized as CoreNLP writes it ('Very negative' ... 'Very positive')",
     "sentimentDistribution": "class probabilities, by class id",
     "nodes": "every labeled node in post-order: span [start, end) over tokens, sentimentValue, "
-             "sentiment, sentimentDistribution, and token for leaves",
+             "sentiment, sentimentDistribution, and token where the node carries one",
 }
 
 
