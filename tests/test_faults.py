@@ -97,6 +97,49 @@ def test_sigkill_at_any_moment_then_resume_gives_the_same_weights(corpus, refere
     print(f"{kills} kills, {torn} inside a checkpoint write")
 
 
+def _kill_inside_a_write(cmd, out, env) -> bool:
+    """Start ``cmd`` and SIGKILL it the moment a temporary file of an atomic write appears in
+    ``out`` (between its creation and its rename). True when it was caught there."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        while proc.poll() is None:
+            try:
+                names = os.listdir(out)
+            except FileNotFoundError:
+                continue
+            if any(n.startswith(".") and n.endswith(".tmp") for n in names):
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return any(n.startswith(".") and n.endswith(".tmp") for n in os.listdir(out))
+        return False
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.slow
+def test_sigkill_inside_a_checkpoint_write_then_resume(corpus, reference, tmp_path):
+    """The kill lands while a checkpoint file is half written (its temporary file exists)."""
+    ref_dir, _ = reference
+    final = load_tensors(ref_dir / f"last-{EPOCHS}.safetensors")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    for attempt in range(5):  # each write lasts milliseconds; polling catches one almost always
+        out = tmp_path / f"run{attempt}"
+        if _kill_inside_a_write(_command(corpus, out), out, env):
+            break
+    else:
+        pytest.fail("no kill landed inside a checkpoint write in 5 runs")
+    if (out / "trainer_state.json").exists():
+        done = _run(_command(corpus, out, resume=True))
+    else:
+        done = _run(_command(corpus, out))
+    assert done.returncode == 0, done.stderr
+    got = load_tensors(out / f"last-{EPOCHS}.safetensors")
+    assert all(torch.equal(got[k], final[k]) for k in final)
+    assert not list(out.glob(".*.tmp"))
+
+
 class _Linear(torch.nn.Module):
     """A minimal model for the generic trainer: forward(x, y) -> object with .loss."""
 

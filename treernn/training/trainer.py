@@ -226,6 +226,8 @@ class Trainer:
                 self.out_dir.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise TrainingError(f"cannot create {self.out_dir}: {exc.strerror or exc}") from None
+            for stale in self.out_dir.glob(".*.tmp"):  # a write a killed run did not finish
+                stale.unlink(missing_ok=True)
             probe = self.out_dir / ".write-test"
             try:
                 probe.write_bytes(b"")
@@ -265,8 +267,6 @@ class Trainer:
         if self.out_dir is None or not (self.out_dir / ckpt.TRAINER_STATE).exists():
             raise TrainingError(f"nothing to resume in {self.out_dir}: no {ckpt.TRAINER_STATE}")
         ckpt.refuse_pickles(self.out_dir)
-        for stale in self.out_dir.glob(".*.tmp"):  # a write the stopped run did not finish
-            stale.unlink(missing_ok=True)
         saved = ckpt.read_json(self.out_dir / ckpt.TRAINER_STATE)
         e = saved["epoch"]
         weights = ckpt.load_tensors(self.out_dir / f"last-{e}.safetensors")
