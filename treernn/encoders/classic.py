@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from treernn.batching.sequence import SequenceBatch
 from treernn.encoders.base import Encoder, EncoderOutput
+from treernn.nn.dropout import Dropout
 from treernn.encoders.sequence import (
     EncoderError,
     SequenceEncoder,
@@ -82,7 +83,7 @@ class BiLSTMLSTMEncoder(Encoder):
         fk = {"device": device, "dtype": dtype}
         self.embedding = nn.Embedding(vocab_size, input_dim, padding_idx=padding_idx, **fk)
         self.bilstm = nn.LSTM(input_dim, hidden_dim, batch_first=True, bidirectional=True, **fk)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.lstm = nn.LSTM(2 * hidden_dim, top_dim, batch_first=True, **fk)
 
     def reset_parameters(self) -> None:

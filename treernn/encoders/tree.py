@@ -234,6 +234,8 @@ def native_propagate(
     Outputs: ``(h, c)``, each ``(N, H)`` in node order; ``c`` is None for cells without a
     memory cell. Differentiable once (no double backward).
     """
+    if cell.arity is not None and batch.max_arity > 0 and not batch.is_binary:
+        raise binary_error(type(cell).__name__)  # once here, not in every level's step
     names, params = zip(*cell.named_parameters())
     has_kernel = use_kernel and type(cell).kernel is not TreeCell.kernel
     tensors = [t for t in (xw_leaf, xw_internal, *params) if t is not None]

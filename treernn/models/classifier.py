@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from treernn.encoders.base import Encoder
 from treernn.errors import TreernnError
+from treernn.nn.dropout import Dropout
 from treernn.trees import Tree
 from treernn.vocab import Vocab
 
@@ -123,7 +124,7 @@ class TreeClassifier(_Classifier):
         if loss_reduction not in ("tree", "node"):
             raise ModelError(f"loss_reduction must be 'tree' or 'node', got {loss_reduction!r}")
         self.encoder = encoder
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.head = nn.Linear(encoder.get_output_dim(), num_classes)
         self.loss_on = loss_on
         self.loss_reduction = loss_reduction
@@ -180,7 +181,7 @@ class SequenceClassifier(_Classifier):
         if num_classes < 2:
             raise ModelError(f"num_classes must be >= 2, got {num_classes}")
         self.encoder = encoder
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.head = nn.Linear(encoder.get_output_dim(), num_classes)
 
     def plan(self, trees: Sequence[Tree], vocab: Vocab) -> list:

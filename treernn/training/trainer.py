@@ -125,11 +125,20 @@ def build_optimizer(model: nn.Module, config: TrainConfig,
         emb_optimizer = torch.optim.SGD(emb, lr=emb_lr)
     elif emb:
         groups.append({"params": emb, "weight_decay": 0.0, "name": "embedding", "lr": emb_lr})
+    # On CPU, PyTorch's default optimizer step is a Python loop over the parameters; the fused
+    # kernel does the same arithmetic in one call per step (AdaGrad on a Tree-LSTM's dense
+    # parameters: 1.19 ms -> 0.14 ms a step, 5% of a batch of 25 SST trees). It takes no
+    # sparse gradients (embeddings in the main optimizer's group). On CUDA PyTorch already
+    # picks its multi-tensor path.
+    sparse_ids = {id(m.weight) for m in model.modules() if isinstance(m, nn.Embedding) and m.sparse}
+    params = [p for group in groups for p in group["params"]]
+    cpu_dense = all(p.device.type == "cpu" and id(p) not in sparse_ids for p in params)
+    fused = {"fused": True} if params and cpu_dense else {}
     if config.optimizer == "adagrad":
-        return torch.optim.Adagrad(groups, lr=config.lr), emb_optimizer
+        return torch.optim.Adagrad(groups, lr=config.lr, **fused), emb_optimizer
     if config.optimizer == "adam":
-        return torch.optim.Adam(groups, lr=config.lr), emb_optimizer
-    return torch.optim.SGD(groups, lr=config.lr), emb_optimizer
+        return torch.optim.Adam(groups, lr=config.lr, **fused), emb_optimizer
+    return torch.optim.SGD(groups, lr=config.lr, **fused), emb_optimizer
 
 
 def clip_grad_norm(parameters, max_norm: float) -> torch.Tensor:
@@ -141,16 +150,17 @@ def clip_grad_norm(parameters, max_norm: float) -> torch.Tensor:
     params = [p for p in parameters if p.grad is not None]
     if not params:
         return torch.zeros(())
-    squares = []
-    for p in params:
-        if p.grad.is_sparse:
-            p.grad = p.grad.coalesce()  # repeated rows must be summed before squaring
-            squares.append(p.grad._values().pow(2).sum())
-        else:
-            squares.append(p.grad.pow(2).sum())
-    total = torch.stack(squares).sum().sqrt()
+    dense = [p.grad for p in params if not p.grad.is_sparse]
+    sparse = [p for p in params if p.grad.is_sparse]
+    norms = [torch.nn.utils.get_total_norm(dense, foreach=True)] if dense else []  # one call
+    for p in sparse:
+        p.grad = p.grad.coalesce()  # repeated rows must be summed before squaring
+        norms.append(torch.linalg.vector_norm(p.grad._values()))
+    total = torch.linalg.vector_norm(torch.stack(norms))
     scale = (max_norm / (total + 1e-6)).clamp(max=1.0)
-    for p in params:
+    if dense:
+        torch._foreach_mul_(dense, scale)
+    for p in sparse:
         p.grad.mul_(scale)
     return total
 

@@ -1,0 +1,138 @@
+"""The speed-ups taken on CPU compute what the plain PyTorch calls compute: the level kernels'
+tanh, the dropout mask, the fused optimizer step, the gradient clipping; and a batch large
+enough for every fast path gives the same states and gradients through the kernels as
+through autograd."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+from torch import nn
+
+from treernn.batching import batch_trees
+from treernn.encoders.tree import TreeEncoder, native_propagate
+from treernn.models.classifier import TreeClassifier
+from treernn.nn import tree_cells
+from treernn.nn.dropout import Dropout
+from treernn.training.trainer import TrainConfig, build_optimizer, clip_grad_norm
+from treernn.trees import Tree
+from treernn.vocab import Vocab
+
+
+@pytest.mark.parametrize("rows", [2, 20, 200])  # below and above the sigmoid form's threshold
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_kernel_tanh_equals_tanh(rows, dtype):
+    x = torch.randn(rows, 150, dtype=dtype, generator=torch.Generator().manual_seed(0)) * 4
+    out = torch.empty_like(x)
+    tree_cells._tanh(x, out=out)
+    tol = 3e-7 if dtype == torch.float32 else 1e-15
+    assert (out - torch.tanh(x)).abs().max() <= tol
+    y = x.clone()
+    tree_cells._tanh(y, out=y)  # in place
+    assert torch.equal(y, out)
+
+
+def test_dropout_keeps_1_minus_p_and_scales():
+    drop = Dropout(0.3)
+    x = torch.ones(400, 500, requires_grad=True)
+    torch.manual_seed(0)
+    y = drop(x)
+    kept = y != 0
+    assert abs(kept.float().mean().item() - 0.7) < 0.005
+    assert torch.allclose(y[kept], torch.full_like(y[kept], 1 / 0.7))
+    y.sum().backward()
+    assert torch.equal(x.grad, y.detach())  # the gradient is the mask, scaled
+    torch.manual_seed(0)
+    assert torch.equal(drop(x), y)  # seeded: the same mask
+    drop.eval()
+    assert drop(x) is x or torch.equal(drop(x), x)
+    assert torch.equal(Dropout(0.0)(x), x) and not Dropout(1.0)(x).any()
+    assert Dropout(0.5).state_dict() == nn.Dropout(0.5).state_dict()
+
+
+def _model(embedding_optimizer: str):
+    vocab = Vocab(["a", "b", "c"])
+    model = TreeClassifier(TreeEncoder(len(vocab), 6, 5), 3)
+    return model, TrainConfig(embedding_optimizer=embedding_optimizer)
+
+
+def test_fused_optimizer_only_for_dense_cpu_parameters():
+    model, cfg = _model("sgd")
+    main, emb = build_optimizer(model, cfg)
+    assert main.defaults["fused"] and emb is not None  # embeddings (sparse) apart
+    model, cfg = _model("same")
+    main, emb = build_optimizer(model, cfg)  # sparse embeddings inside: no fused kernel
+    assert not main.defaults.get("fused") and emb is None
+    model, cfg = _model("same")
+    main, _ = build_optimizer(model, cfg, sparse=False)  # dense everywhere (distributed)
+    assert main.defaults["fused"]
+
+
+def test_fused_adagrad_step_equals_the_loop():
+    torch.manual_seed(0)
+    params = [nn.Parameter(torch.randn(7, 5)), nn.Parameter(torch.randn(5))]
+    copies = [nn.Parameter(p.detach().clone()) for p in params]
+    fused = torch.optim.Adagrad([{"params": params, "weight_decay": 1e-4}], lr=0.05, fused=True)
+    loop = torch.optim.Adagrad([{"params": copies, "weight_decay": 1e-4}], lr=0.05, foreach=False)
+    for step in range(3):
+        grads = [torch.randn_like(p) for p in params]
+        for p, q, g in zip(params, copies, grads):
+            p.grad, q.grad = g.clone(), g.clone()
+        fused.step()
+        loop.step()
+    for p, q in zip(params, copies):
+        assert torch.allclose(p, q, atol=1e-6)
+
+
+def test_clip_grad_norm_dense_and_sparse():
+    torch.manual_seed(0)
+    dense = [nn.Parameter(torch.randn(4, 3)) for _ in range(2)]
+    for p in dense:
+        p.grad = torch.randn_like(p)
+    emb = nn.Embedding(10, 3, sparse=True)
+    emb(torch.tensor([1, 1, 4])).sum().backward()  # a repeated row: summed before squaring
+    expected = torch.cat([p.grad.flatten() for p in dense] + [emb.weight.grad.to_dense().flatten()])
+    before = [p.grad.clone() for p in dense]
+    total = clip_grad_norm(dense + [emb.weight], 1.0)
+    assert torch.allclose(total, expected.norm())
+    scale = 1.0 / (expected.norm() + 1e-6)
+    for p, g in zip(dense, before):
+        assert torch.allclose(p.grad, g * scale)
+    assert torch.allclose(emb.weight.grad.to_dense().norm(), expected[-30:].norm() * scale)
+
+
+def _random_binary_tree(rng: random.Random, words: list[str], n: int) -> Tree:
+    nodes = [Tree(None, token=rng.choice(words)) for _ in range(n)]
+    while len(nodes) > 1:
+        i = rng.randrange(len(nodes) - 1)
+        nodes[i : i + 2] = [Tree(None, nodes[i : i + 2])]
+    return nodes[0]
+
+
+@pytest.mark.parametrize("cell", ["nary-tree-lstm", "child-sum-tree-lstm", "rnn"])
+def test_large_batch_kernel_equals_autograd(cell):
+    # 64 trees of 20-40 words, H = 64: leaf and level blocks of more than 4,096 elements, so
+    # the kernels take the sigmoid form of tanh; the autograd path uses torch.tanh.
+    rng = random.Random(0)
+    words = [f"w{i}" for i in range(50)]
+    trees = [_random_binary_tree(rng, words, rng.randint(20, 40)) for _ in range(64)]
+    batch = batch_trees(trees, Vocab(words), label_fn=lambda lab: -1)
+    assert batch.num_leaves * 64 > tree_cells._TANH_BY_SIGMOID_MIN
+    torch.manual_seed(0)
+    enc = TreeEncoder(len(words) + 2, 32, 64, cell=cell)
+    x_leaf, x_int = enc._projected_inputs(batch, None)
+    weights = torch.randn(batch.num_nodes, 64)
+    results = []
+    for use_kernel in (True, False):
+        enc.zero_grad()
+        h, c = native_propagate(enc.cell, batch, x_leaf, x_int, use_kernel=use_kernel)
+        loss = (h * weights).sum() + (0 if c is None else (c ** 2).sum())
+        loss.backward(retain_graph=True)
+        results.append((h.detach(), [p.grad.clone() for p in enc.parameters() if p.grad is not None]))
+    (h1, g1), (h2, g2) = results
+    assert torch.allclose(h1, h2, atol=1e-5)
+    assert len(g1) == len(g2)
+    for a, b in zip(g1, g2):
+        assert torch.allclose(a, b, atol=1e-4, rtol=1e-4)
