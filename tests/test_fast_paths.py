@@ -136,3 +136,51 @@ def test_large_batch_kernel_equals_autograd(cell):
     assert len(g1) == len(g2)
     for a, b in zip(g1, g2):
         assert torch.allclose(a, b, atol=1e-4, rtol=1e-4)
+
+
+def _dependency_batch_trees(rng: random.Random, words: list[str]) -> list[Tree]:
+    def node(depth: int) -> Tree:
+        kids = [node(depth + 1) for _ in range(rng.randint(0, 3 if depth < 3 else 0))]
+        return Tree(None, kids, token=rng.choice(words))  # every node has a word
+    return [node(0) for _ in range(8)]
+
+
+@pytest.mark.parametrize("cell", ["nary-tree-lstm", "child-sum-tree-lstm", "rnn", "rntn"])
+def test_inference_leaf_table_equals_per_leaf_computation(cell):
+    # Without gradients the encoder reads leaf states from a per-word table; with gradients
+    # it computes them per leaf. Both agree, and the table follows every parameter change.
+    rng = random.Random(1)
+    words = [f"w{i}" for i in range(30)]
+    vocab = Vocab(words)
+    if cell == "child-sum-tree-lstm":
+        trees = _dependency_batch_trees(rng, words)  # internal nodes with words too
+    else:
+        trees = [_random_binary_tree(rng, words, rng.randint(1, 12)) for _ in range(8)]
+    batch = batch_trees(trees, vocab, label_fn=lambda lab: -1)
+    torch.manual_seed(0)
+    model = TreeClassifier(TreeEncoder(len(vocab), 12, 10, cell=cell), 3)
+    main, emb = build_optimizer(model, TrainConfig(lr=0.5, embedding_lr=0.5))
+    targets = torch.randint(0, 3, (batch.num_nodes,))
+
+    def plain():  # grad enabled: no table
+        return model.encoder(batch).states.detach()
+
+    def table():
+        with torch.inference_mode():
+            return model.encoder(batch).states
+
+    for _ in range(3):
+        assert torch.allclose(table(), plain(), atol=1e-6)
+        model.train()
+        for opt in (main, emb):
+            opt.zero_grad()
+        model(batch, targets).loss.backward()
+        main.step()
+        emb.step()  # sparse SGD on the embeddings
+        model.eval()
+    state = {k: v + 0.1 for k, v in model.state_dict().items()}
+    model.load_state_dict(state)
+    assert torch.allclose(table(), plain(), atol=1e-6)
+    model.double()
+    with torch.no_grad():
+        assert model.encoder(batch).states.dtype == torch.float64

@@ -20,7 +20,9 @@ traversal:
 
 The input projections (``W x + b`` of every gate) are computed before the level loop: one
 matrix multiply over the batch's distinct leaf words (then gathered to the leaves), one for
-internal nodes with a token (dependency trees).
+internal nodes with a token (dependency trees). Without gradients (inference, evaluation) the
+native encoder reads the leaves' states from a table of every vocabulary word's leaf state,
+built once per parameter change (:meth:`TreeEncoder._leaf_table`).
 
 Legend: B trees, N nodes in the batch, n0 leaves, K the largest number of children,
 E input size, H hidden size, G / G_leaf the cell's internal / leaf projection sizes.
@@ -41,6 +43,10 @@ from treernn.encoders.base import Encoder, EncoderOutput
 from treernn.nn.tree_cells import TREE_CELLS, TreeCell, binary_error
 
 BACKENDS = ("native", "dgl")
+
+# Inference computes every vocabulary word's leaf state once (see TreeEncoder._leaf_table)
+# when the vocabulary has at most this many words (2 x 100k x H floats: 120 MB at H = 150).
+LEAF_TABLE_MAX_WORDS = 100_000
 
 States = tuple[torch.Tensor, Optional[torch.Tensor]]
 
@@ -80,13 +86,18 @@ def _outputs(h: torch.Tensor, c: Optional[torch.Tensor], batch: TreeBatch):
     return h if c is None else (h, c.index_select(0, batch.slot))
 
 
-def _kernel_forward(kernel, cell, batch, levels, xw_leaf, xw_int):
+def _kernel_forward(kernel, cell, batch, levels, xw_leaf, xw_int, leaf_states=None):
     """The level loop with a :class:`LevelKernel`. Level-order state buffers ``(N + 1, H)``
-    whose last row (the state of a missing child) stays zero."""
+    whose last row (the state of a missing child) stays zero. ``leaf_states``: the leaves'
+    ``(h, c)`` given (inference; ``xw_leaf`` is then unused)."""
     N, H, K, n0 = batch.num_nodes, cell.hidden_size, batch.max_arity, batch.num_leaves
-    h = xw_leaf.new_zeros(N + 1, H)
-    c = xw_leaf.new_zeros(N + 1, H) if cell.has_memory else None
-    kernel.leaf(xw_leaf, h[:n0], None if c is None else c[:n0])  # every leaf in one call
+    like = xw_leaf if leaf_states is None else leaf_states[0]
+    h = like.new_zeros(N + 1, H)
+    c = like.new_zeros(N + 1, H) if cell.has_memory else None
+    if leaf_states is None:
+        kernel.leaf(xw_leaf, h[:n0], None if c is None else c[:n0])  # every leaf in one call
+    else:
+        _set_leaves(h, c, leaf_states, n0)
     for k, lo, hi, ilo, ihi, flat in levels.internal:
         h_kids = _gather(h, flat, K)  # (n, K, H)
         c_kids = None if c is None else _gather(c, flat, K)  # (n, K, H)
@@ -134,21 +145,29 @@ class _KernelLevels(torch.autograd.Function):
         return (None, None, None, d_leaf, d_int, *(grads.get(name) for name in ctx.names))
 
 
-def _autograd_forward(cell, batch, levels, xw_leaf, xw_int, record: bool):
+def _set_leaves(h_buf, c_buf, leaf_states, n0: int) -> None:
+    h_buf[:n0] = leaf_states[0]
+    if c_buf is not None:
+        c_buf[:n0] = leaf_states[1]
+
+
+def _autograd_forward(cell, batch, levels, xw_leaf, xw_int, record: bool, leaf_states=None):
     """The level loop through the cell's autograd maths. Level-order state buffers
     ``(N + 1, H)`` (last row zero) and, when ``record``, per level the ``(inputs, outputs)``
     of a small autograd graph built on detached inputs."""
     N, H, K, n0 = batch.num_nodes, cell.hidden_size, batch.max_arity, batch.num_leaves
-    h_buf = xw_leaf.new_zeros(N + 1, H)
-    c_buf = xw_leaf.new_zeros(N + 1, H) if cell.has_memory else None
+    like = xw_leaf if leaf_states is None else leaf_states[0]
+    h_buf = like.new_zeros(N + 1, H)
+    c_buf = like.new_zeros(N + 1, H) if cell.has_memory else None
     graphs = []
     with torch.set_grad_enabled(record):
-        x = xw_leaf.detach().requires_grad_() if record else xw_leaf
-        h, c = cell.leaf(x)  # (n0, H) every leaf in one call
-        h_buf[:n0] = h.detach()
-        if c_buf is not None:
-            c_buf[:n0] = c.detach()
-        graphs.append(((x,), (h,) if c is None else (h, c)))
+        if leaf_states is None:
+            x = xw_leaf.detach().requires_grad_() if record else xw_leaf
+            h, c = cell.leaf(x)  # (n0, H) every leaf in one call
+            _set_leaves(h_buf, c_buf, (h.detach(), None if c is None else c.detach()), n0)
+            graphs.append(((x,), (h,) if c is None else (h, c)))
+        else:  # (inference only)
+            _set_leaves(h_buf, c_buf, leaf_states, n0)
         for k, lo, hi, ilo, ihi, flat in levels.internal:
             x = None if xw_int is None else xw_int[ilo:ihi]  # (n, G)
             if record and x is not None:
@@ -220,16 +239,20 @@ def native_propagate(
     xw_leaf: torch.Tensor,
     xw_internal: Optional[torch.Tensor],
     use_kernel: bool = True,
+    leaf_states: Optional[States] = None,
 ) -> States:
     """Runs ``cell`` bottom-up over ``batch``, one step per level, in pure PyTorch.
 
     Inputs:
         xw_leaf: ``(n0, G_leaf)`` the leaves' projected inputs, in level order (leaf ``j`` is
-            node ``batch.order[j]``).
+            node ``batch.order[j]``); None when ``leaf_states`` are given.
         xw_internal: ``(N - n0, G)`` the internal nodes' projected inputs in level order, or
             None for cells that read none (or a batch without internal nodes).
         use_kernel: use the cell's :class:`LevelKernel` when it has one (hand-derived
             backward, the fast path); False forces autograd through :meth:`TreeCell.step`.
+        leaf_states: the leaves' ``(h, c)``, each ``(n0, H)`` in level order (``c`` None for
+            cells without memory), instead of computing them from ``xw_leaf``. Inference
+            only (no gradient flows to them).
 
     Outputs: ``(h, c)``, each ``(N, H)`` in node order; ``c`` is None for cells without a
     memory cell. Differentiable once (no double backward).
@@ -240,16 +263,20 @@ def native_propagate(
     has_kernel = use_kernel and type(cell).kernel is not TreeCell.kernel
     tensors = [t for t in (xw_leaf, xw_internal, *params) if t is not None]
     if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        if leaf_states is not None:
+            raise ValueError("leaf_states are for inference (no gradient); pass xw_leaf")
         function = _KernelLevels if has_kernel else _AutogradLevels
         out = function.apply(cell, batch, names, xw_leaf, xw_internal, *params)
         return (out[0], out[1]) if cell.has_memory else (out, None)
     levels = _Levels(batch)
     with torch.no_grad():
         if has_kernel:
-            kernel = cell.kernel(batch.num_leaves, batch.num_nodes - batch.num_leaves, xw_leaf)
-            h, c = _kernel_forward(kernel, cell, batch, levels, xw_leaf, xw_internal)
+            like = xw_leaf if leaf_states is None else leaf_states[0]
+            kernel = cell.kernel(batch.num_leaves, batch.num_nodes - batch.num_leaves, like)
+            h, c = _kernel_forward(kernel, cell, batch, levels, xw_leaf, xw_internal, leaf_states)
         else:
-            h, c, _ = _autograd_forward(cell, batch, levels, xw_leaf, xw_internal, record=False)
+            h, c, _ = _autograd_forward(cell, batch, levels, xw_leaf, xw_internal, record=False,
+                                        leaf_states=leaf_states)
         out = _outputs(h, c, batch)
     return (out[0], out[1]) if cell.has_memory else (out, None)
 
@@ -341,9 +368,32 @@ class TreeEncoder(Encoder):
         self.backend = backend
         self.embedding = nn.Embedding(vocab_size, input_dim, padding_idx=padding_idx)
         self.cell = TREE_CELLS[cell](input_dim, hidden_dim)
+        self._leaf_key: Optional[tuple] = None  # see _leaf_table (not part of the state)
+        self._leaf_states: Optional[States] = None
 
     def get_input_dim(self) -> int:
         return self.cell.input_size
+
+    def _use_leaf_table(self, inputs: Optional[torch.Tensor]) -> bool:
+        return (inputs is None and self.backend == "native" and not torch.is_grad_enabled()
+                and self.embedding.num_embeddings <= LEAF_TABLE_MAX_WORDS)
+
+    def _leaf_table(self) -> States:
+        """Every vocabulary word's leaf states ``(V, H)`` (and memory cells), for inference.
+
+        A leaf's state is a function of its word alone, so without gradients the encoder
+        computes it once per word (one matrix multiply over the table) instead of once per
+        leaf per batch. The table is rebuilt when the embedding or a cell parameter changes:
+        an optimizer step, ``load_state_dict``, ``.to()`` (each bumps the tensor's version
+        counter or moves its storage)."""
+        params = (self.embedding.weight, *self.cell.parameters())
+        key = tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in params)
+        if self._leaf_key != key:
+            with torch.no_grad():
+                xw = self.cell.project_leaf(self.embedding.weight)  # (V, G_leaf)
+                self._leaf_states = self.cell.leaf(xw)  # (V, H) each
+            self._leaf_key = key
+        return self._leaf_states
 
     def get_output_dim(self) -> int:
         return self.cell.hidden_size
@@ -355,11 +405,17 @@ class TreeEncoder(Encoder):
     def extra_repr(self) -> str:
         return f"cell={self.cell_name!r}, backend={self.backend!r}"
 
-    def _projected_inputs(self, batch: TreeBatch, inputs: Optional[torch.Tensor]):
-        """``(n0, G_leaf)`` leaf and ``(N - n0, G)`` internal projections, level order."""
+    def _projected_inputs(self, batch: TreeBatch, inputs: Optional[torch.Tensor],
+                          leaves: bool = True):
+        """``(n0, G_leaf)`` leaf and ``(N - n0, G)`` internal projections, level order; the
+        leaves' are None when ``leaves`` is False."""
         cell = self.cell
         N, T, n0 = batch.num_nodes, batch.num_tokens, batch.num_leaves
-        if inputs is None:
+        if inputs is None and not leaves:
+            xw_leaf = None
+            if T > n0:
+                x = self.embedding(batch.slot_token_ids[n0:])  # (T - n0, E) internal words
+        elif inputs is None:
             # Each distinct word of the batch is embedded and projected once (a leaf's
             # projection depends on its word only), then gathered to the leaves.
             x = self.embedding(batch.unique_token_ids)  # (U, E)
@@ -408,9 +464,17 @@ class TreeEncoder(Encoder):
                 f"the batch is on {batch.device} but the encoder on {weight.device}; "
                 f"call batch.to({str(weight.device)!r})"
             )
-        xw_leaf, xw_int = self._projected_inputs(batch, inputs)
-        propagate = native_propagate if self.backend == "native" else dgl_propagate
-        states, memory = propagate(self.cell, batch, xw_leaf, xw_int)  # (N, H) node order
+        if self._use_leaf_table(inputs):
+            h_tab, c_tab = self._leaf_table()
+            words = batch.slot_token_ids[: batch.num_leaves]  # (n0,) the leaves' words
+            leaf_states = (h_tab.index_select(0, words),
+                           None if c_tab is None else c_tab.index_select(0, words))
+            _, xw_int = self._projected_inputs(batch, None, leaves=False)
+            states, memory = native_propagate(self.cell, batch, None, xw_int, leaf_states=leaf_states)
+        else:
+            xw_leaf, xw_int = self._projected_inputs(batch, inputs)
+            propagate = native_propagate if self.backend == "native" else dgl_propagate
+            states, memory = propagate(self.cell, batch, xw_leaf, xw_int)  # (N, H) node order
         final = states.index_select(0, batch.roots)  # (B, H)
         return EncoderOutput(states=states, final=final, memory=memory)
 
