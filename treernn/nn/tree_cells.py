@@ -401,16 +401,19 @@ class _LSTMKernel(LevelKernel):
         H = self.cell.hidden_size
         torch.mul(a[:, H : 2 * H], tanh_c, out=h)  # h = o * tanh(c)  Tai et al. eqs. 8 / 14
 
-    def _output_backward(self, a, tanh_c, u_cols, dh, dc, d_xw):
-        # d_xw's i, o, u columns := gradients of their pre-activations; dc += dL/dc through h
+    def _output_backward(self, a, tanh_c, u_cols, dh, dc, d_xw, sigmoids: bool = True):
+        # d_xw's i, o, u columns := gradients of their pre-activations; dc += dL/dc through h.
+        # sigmoids=False leaves i, o at dL/di, dL/do (the caller runs the sigmoid backward).
         H = self.cell.hidden_size
         u = a[:, u_cols]
-        dc.add_(_tanh_backward(dh * a[:, H : 2 * H], tanh_c, grad_input=torch.empty_like(dh)))
+        d_tanh_c = dh * a[:, H : 2 * H]  # dL/dtanh(c) = dh * o
+        dc.add_(_tanh_backward(d_tanh_c, tanh_c, grad_input=d_tanh_c))
         torch.mul(dc, u, out=d_xw[:, :H])  # dL/di = dc * u
         torch.mul(dh, tanh_c, out=d_xw[:, H : 2 * H])  # dL/do = dh * tanh(c)
         d_u = d_xw[:, u_cols]
         torch.mul(dc, a[:, :H], out=d_u)  # dL/du = dc * i
-        _sigmoid_backward(d_xw[:, : 2 * H], a[:, : 2 * H], grad_input=d_xw[:, : 2 * H])
+        if sigmoids:
+            _sigmoid_backward(d_xw[:, : 2 * H], a[:, : 2 * H], grad_input=d_xw[:, : 2 * H])
         _tanh_backward(d_u, u, grad_input=d_u)
 
     def leaf(self, xw, h, c):
@@ -505,12 +508,12 @@ class _NaryKernel(_LSTMKernel):
         H, n = self.cell.hidden_size, hi - lo
         _, c_kids = self.saved[k - 1]
         a = self.act[lo:hi]
-        self._output_backward(a, self.tanh_c[lo:hi], self.u_cols, dh, dc, d_xw)
+        self._output_backward(a, self.tanh_c[lo:hi], self.u_cols, dh, dc, d_xw, sigmoids=False)
         f = a[:, 2 * H : 4 * H].view(n, 2, H)  # (n, 2, H)
-        d_f = d_xw[:, 2 * H : 4 * H].view(n, 2, H)  # (n, 2, H)
         dc_col = dc[:, None]  # (n, 1, H)
-        torch.mul(dc_col, c_kids, out=d_f)  # dL/df_jk = dc_j * c_jk
-        _sigmoid_backward(d_f, f, grad_input=d_f)
+        torch.mul(dc_col, c_kids, out=d_xw[:, 2 * H : 4 * H].view(n, 2, H))  # dL/df_jk = dc_j c_jk
+        d_sig = d_xw[:, : 4 * H]  # i, o, f_1, f_2: one sigmoid backward
+        _sigmoid_backward(d_sig, a[:, : 4 * H], grad_input=d_sig)
         dh_kids = torch.mm(d_xw, self.u_hh).view(n, 2, H)  # (n, 2, H)
         return dh_kids, dc_col * f  # (n, 2, H) each
 
