@@ -223,14 +223,17 @@ class _Workload:
     collate: Callable[[list], tuple[Any, torch.Tensor]]  # items -> (batch on device, targets)
     flops: Callable[[list], float]  # analytic forward matmul FLOPs of a batch of items
     note: str = ""
+    infer_flops: Optional[Callable[[list], float]] = None  # when inference does less
 
 
 def _tree_flops(kind: str, E: int, H: int, C: int, g_leaf: int,
-                g_int: int) -> Callable[[list], float]:
+                g_int: int, leaves: bool = True) -> Callable[[list], float]:
     """Forward matmul FLOPs of a tree model on a batch of :class:`TreePlan` items.
 
     ``g_leaf``, ``g_int``: the widths of the cell's input projections of leaves and of
     internal nodes with a token (the cell's ``leaf_projection_size`` / ``projection_size``).
+    ``leaves=False``: without the leaves' projections (native inference reads leaf states
+    from a per-word table).
     """
 
     def count(plans: list) -> float:
@@ -238,7 +241,7 @@ def _tree_flops(kind: str, E: int, H: int, C: int, g_leaf: int,
         T = sum(int(p.has_token.sum()) for p in plans)
         n0 = sum(int((p.heights == 0).sum()) for p in plans)
         N_int, edges = N - n0, N - len(plans)
-        proj = 2 * n0 * E * g_leaf + 2 * (T - n0) * E * g_int  # W x, token-bearing nodes only
+        proj = 2 * n0 * E * g_leaf * leaves + 2 * (T - n0) * E * g_int  # W x of token nodes
         head = 2 * N * H * C
         if kind == "nary-tree-lstm":  # [h1; h2] (2H) @ (2H, 5H) per internal node
             return proj + 2 * N_int * 2 * H * 5 * H + head
@@ -486,14 +489,18 @@ def _build_workload(name: str, cfg: BenchConfig, data: _Data, plans: list,
     def tree_model(cell, backend):
         return init(TreeClassifier(TreeEncoder(V, E, H, cell=cell, backend=backend), C, 0.5))
 
-    def flops(model, kind):
+    def flops(model, kind, leaves=True):
         cell = model.encoder.cell
         g_leaf = getattr(cell, "leaf_projection_size", cell.projection_size)
-        return _tree_flops(kind, E, H, C, g_leaf, cell.projection_size)
+        return _tree_flops(kind, E, H, C, g_leaf, cell.projection_size, leaves)
+
+    def infer_flops(model, kind):  # native inference: leaf states from the per-word table
+        return flops(model, kind, leaves=model.encoder.backend != "native")
 
     if name in ("tree-lstm-native", "tree-lstm-dgl"):
         model = tree_model("nary-tree-lstm", name.rsplit("-", 1)[1])
-        return _Workload(name, model, plans, tree_collate, flops(model, "nary-tree-lstm"))
+        return _Workload(name, model, plans, tree_collate, flops(model, "nary-tree-lstm"),
+                         infer_flops=infer_flops(model, "nary-tree-lstm"))
     if name == "dgl-example":
         from treernn._dgl import import_dgl
 
@@ -518,11 +525,12 @@ def _build_workload(name: str, cfg: BenchConfig, data: _Data, plans: list,
         dep_plans = [plan_tree(t, vocab) for t in data.dependency_trees]
         model = tree_model("child-sum-tree-lstm", "native")
         return _Workload(name, model, dep_plans, tree_collate, flops(model, "child-sum-tree-lstm"),
-                         note=f"{len(dep_plans)} spaCy parses, cycled; a node has the label "
+                         infer_flops=infer_flops(model, "child-sum-tree-lstm"), note=f"{len(dep_plans)} spaCy parses, cycled; a node has the label "
                               "of the SST phrase with its span, else none (no loss there)")
     if name == "rntn-native":
         model = tree_model("rntn", "native")
-        return _Workload(name, model, plans, tree_collate, flops(model, "rntn"))
+        return _Workload(name, model, plans, tree_collate, flops(model, "rntn"),
+                         infer_flops=infer_flops(model, "rntn"))
     if name == "bilstm":
         model = init(SequenceClassifier(build_encoder("bilstm", V, E, H), C, 0.5))
         labels = {id(t): int(tree.label) for t, tree in zip(data.tokens, data.trees)}
@@ -588,7 +596,10 @@ class _Series:
         after = probe()
         n = sum(len(items) for items in done)
         # Training: forward + backward, whose matmuls are two per forward one: 3x forward.
-        flops = (3 if self.phase == "train" else 1) * sum(self.workload.flops(d) for d in done)
+        count = self.workload.flops
+        if self.phase != "train" and self.workload.infer_flops is not None:
+            count = self.workload.infer_flops
+        flops = (3 if self.phase == "train" else 1) * sum(count(d) for d in done)
         self.spent += spent
         self.slices.append({
             "sentences_per_s": n / spent, "model_gflops": flops / spent / 1e9,
@@ -807,8 +818,11 @@ def _run(cfg: BenchConfig, device: torch.device, names: tuple,
         "memory_measure": MEMORY_NOTE_CUDA if device.type == "cuda" else MEMORY_NOTE_CPU,
         "flops_measure": ("matmul FLOPs counted analytically per batch (input projections of "
                           "the token-bearing nodes, per-level recurrent matmuls, softmax head); "
-                          "training = 3x forward; share = model GFLOP/s over the same round's "
-                          "matmul peak, median over the calm slices"),
+                          "training = 3x forward; native inference without the leaves' "
+                          "projections (their states come from a per-word table, rebuilt "
+                          "after each training slice, inside the timed slice); share = model "
+                          "GFLOP/s over the same round's matmul peak, median over the calm "
+                          "slices"),
         "results": rows,
         "skipped": skipped,
         "pipeline": pipeline,
