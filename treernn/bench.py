@@ -525,7 +525,8 @@ def _build_workload(name: str, cfg: BenchConfig, data: _Data, plans: list,
         dep_plans = [plan_tree(t, vocab) for t in data.dependency_trees]
         model = tree_model("child-sum-tree-lstm", "native")
         return _Workload(name, model, dep_plans, tree_collate, flops(model, "child-sum-tree-lstm"),
-                         infer_flops=infer_flops(model, "child-sum-tree-lstm"), note=f"{len(dep_plans)} spaCy parses, cycled; a node has the label "
+                         infer_flops=infer_flops(model, "child-sum-tree-lstm"),
+                         note=f"{len(dep_plans)} spaCy parses, cycled; a node has the label "
                               "of the SST phrase with its span, else none (no loss there)")
     if name == "rntn-native":
         model = tree_model("rntn", "native")

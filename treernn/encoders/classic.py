@@ -19,7 +19,6 @@ from torch import Tensor, nn
 
 from treernn.batching.sequence import SequenceBatch
 from treernn.encoders.base import Encoder, EncoderOutput
-from treernn.nn.dropout import Dropout
 from treernn.encoders.sequence import (
     EncoderError,
     SequenceEncoder,
@@ -28,6 +27,7 @@ from treernn.encoders.sequence import (
     pool_states,
     run_fused,
 )
+from treernn.nn.dropout import Dropout
 
 
 def _check_dims(owner: str, **dims: int) -> None:
