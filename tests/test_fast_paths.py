@@ -184,3 +184,22 @@ def test_inference_leaf_table_equals_per_leaf_computation(cell):
     model.double()
     with torch.no_grad():
         assert model.encoder(batch).states.dtype == torch.float64
+
+
+def test_large_vocabulary_falls_back_to_per_leaf_inference(monkeypatch):
+    from treernn.encoders import tree as tree_module
+
+    rng = random.Random(2)
+    words = [f"w{i}" for i in range(30)]
+    trees = [_random_binary_tree(rng, words, rng.randint(1, 12)) for _ in range(8)]
+    batch = batch_trees(trees, Vocab(words), label_fn=lambda lab: -1)
+    torch.manual_seed(0)
+    enc = TreeEncoder(len(words) + 2, 12, 10)
+    with torch.no_grad():
+        with_table = enc(batch).states
+    monkeypatch.setattr(tree_module, "LEAF_TABLE_MAX_WORDS", 10)  # fewer than the vocabulary
+    enc._leaf_key = enc._leaf_states = None
+    with torch.no_grad():
+        per_leaf = enc(batch).states
+    assert enc._leaf_states is None  # no table was built
+    assert torch.allclose(with_table, per_leaf, atol=1e-6)
