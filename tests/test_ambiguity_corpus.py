@@ -1,4 +1,4 @@
-"""The structural-ambiguity corpus (corpora/ambiguity) and its generator script."""
+"""The structural-ambiguity corpus (treernn/data/ambiguity) and its generator script."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from treernn.trees import Tree, binarize, to_ptb
 
 from conftest import GRAMMARS, ROOT
 
-CORPUS = ROOT / "corpora" / "ambiguity"
+CORPUS = ROOT / "treernn" / "data" / "ambiguity"
 SCRIPT = ROOT / "scripts" / "make_ambiguity_corpus.py"
 SPLITS = {"arith": ["train", "dev", "test", "test_long"], "attach": ["train", "dev", "test"]}
 CATALAN = {1: 1, 2: 2, 3: 5, 4: 14, 5: 42, 6: 132}

@@ -48,7 +48,7 @@ def test_parse_stdin_streams_and_reports_bad_lines(capsys, monkeypatch):
     assert code == 2
     assert out.splitlines() == ["(3 (2 a) (2 b))", "(1 (0 c) (2 d))"]
     assert "<stdin>:2:1: unclosed '('" in err
-    assert "<stdin>:4: invalid UTF-8" in err
+    assert "<stdin>:4: not UTF-8 (byte 0)" in err
     assert "2 input(s) failed" in err
 
 

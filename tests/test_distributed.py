@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from treernn.corpora import write_labeled_trees
-from treernn.training.checkpoint import load_tensors
+from treernn.storage import load_tensors
 from treernn.trees import from_ptb
 
 SENTENCES = [

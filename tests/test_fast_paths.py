@@ -16,7 +16,7 @@ from treernn.encoders.tree import TreeEncoder, native_propagate
 from treernn.models.classifier import TreeClassifier
 from treernn.nn import tree_cells
 from treernn.nn.dropout import Dropout
-from treernn.training.trainer import TrainConfig, build_optimizer, clip_grad_norm
+from treernn.training.trainer import TrainConfig, build_optimizer, clip_grad_norm, use_sparse_embeddings
 from treernn.trees import Tree
 from treernn.vocab import Vocab
 
@@ -60,14 +60,17 @@ def _model(embedding_optimizer: str):
 
 def test_fused_optimizer_only_for_dense_cpu_parameters():
     model, cfg = _model("sgd")
+    assert use_sparse_embeddings(model, cfg)
     main, emb = build_optimizer(model, cfg)
     assert main.defaults["fused"] and emb is not None  # embeddings (sparse) apart
     model, cfg = _model("same")
+    assert use_sparse_embeddings(model, cfg)
     main, emb = build_optimizer(model, cfg)  # sparse embeddings inside: no fused kernel
     assert not main.defaults.get("fused") and emb is None
     model, cfg = _model("same")
-    main, _ = build_optimizer(model, cfg, sparse=False)  # dense everywhere (distributed)
+    main, _ = build_optimizer(model, cfg)  # dense everywhere (distributed: the trainer leaves them dense)
     assert main.defaults["fused"]
+    assert not any(m.sparse for m in model.modules() if isinstance(m, torch.nn.Embedding))  # model unchanged
 
 
 def test_fused_adagrad_step_equals_the_loop():

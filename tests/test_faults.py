@@ -15,7 +15,7 @@ import torch
 
 from treernn.corpora import write_labeled_trees
 from treernn.models.build import load_model_dir
-from treernn.training.checkpoint import load_tensors
+from treernn.storage import load_tensors
 from treernn.trees import from_ptb
 
 EPOCHS = 30
@@ -190,7 +190,8 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, skip
 def test_disk_full_at_a_write_keeps_the_previous_file(tmp_path, monkeypatch):
     import errno
 
-    from treernn.training.checkpoint import CheckpointError, atomic_write_bytes
+    from treernn.errors import CheckpointError
+    from treernn.storage import atomic_write_bytes
 
     target = tmp_path / "model.safetensors"
     target.write_bytes(b"previous checkpoint")

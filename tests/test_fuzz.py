@@ -102,7 +102,7 @@ def test_pathological_lines(tmp_path):
 
 @pytest.fixture(scope="module")
 def predictor(tmp_path_factory):
-    from treernn.models.build import ModelConfig, build_model
+    from treernn.models import ModelConfig, build_model
     from treernn.pipeline import Predictor
     from treernn.vocab import Vocab
 

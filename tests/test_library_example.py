@@ -41,5 +41,5 @@ def test_registry_builds_every_encoder_and_lists_known_names():
         out = enc(batch)
         assert out.final.shape == (1, enc.get_output_dim()), name
         assert enc.get_input_dim() == 8
-    with pytest.raises(UnknownEncoderError, match="unknown encoder 'nope'; known: tree-lstm"):
+    with pytest.raises(UnknownEncoderError, match="unknown encoder, got 'nope'; use one of: tree-lstm"):
         build_encoder("nope", 5, 8, 6)

@@ -12,8 +12,9 @@ import torch
 
 from treernn.cli import main
 from treernn.errors import ParserError
-from treernn.training.checkpoint import CheckpointError
-from treernn.training.run import resolve_config, train
+from treernn.errors import CheckpointError
+from treernn.training.config import resolve_config
+from treernn.training.run import train
 
 # A tiny SST-format treebank: enough for a model to learn "good" / "bad" in a few seconds.
 TREES = [
@@ -104,22 +105,24 @@ def test_batch_equals_one_by_one(model_dir):
         assert torch.allclose(torch.tensor(a.probabilities), torch.tensor(b.probabilities), atol=1e-6)
 
 
-def test_save_pretrained_from_pretrained_round_trip(model_dir, tmp_path):
+def test_save_pretrained_load_model_round_trip(model_dir, tmp_path):
     import treernn
-    from treernn.models.classifier import ModelError, SequenceClassifier, TreeClassifier
+    from treernn.errors import ModelError
+    from treernn.models import load_model
 
     model = treernn.load(model_dir).model
     cls = type(model)
     again_dir = tmp_path / "again"
     model.save_pretrained(again_dir)
     assert sorted(p.name for p in again_dir.iterdir()) == ["config.json", "model.safetensors", "vocab.json"]
-    again = cls.from_pretrained(again_dir)
+    again = load_model(again_dir, kind=model.kind)
+    assert type(again) is cls
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
     assert [p.probabilities for p in treernn.load(again_dir)(TEXTS)] == \
         [p.probabilities for p in treernn.load(model_dir)(TEXTS)]
-    other = SequenceClassifier if cls is TreeClassifier else TreeClassifier
+    other = "sequence" if model.kind == "tree" else "tree"
     with pytest.raises(ModelError, match="not a"):
-        other.from_pretrained(again_dir)
+        load_model(again_dir, kind=other)
 
 
 def test_json_has_the_documented_fields(tree_model, capsys):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -11,7 +12,8 @@ from treernn.cli import main
 from treernn.corpora import write_labeled_trees
 from treernn.models.build import load_model_dir
 from treernn.trees import from_ptb
-from treernn.training.run import evaluate, resolve_config, train
+from treernn.training.config import resolve_config
+from treernn.training.run import evaluate, train
 
 SENTENCES = [
     ("pos", "(S (NP (D a) (N film)) (VP (V was) (A good)))"),
@@ -45,14 +47,15 @@ def test_overfit_four_sentences_save_reload_same_predictions(tiny_corpus, tmp_pa
     out = tmp_path / "model"
     cfg = _config(tiny_corpus, encoder)
     if encoder == "rntn":  # leaves through tanh(W x): the identity leaf sums N(0, 1) vectors into saturation
-        cfg["model"]["hidden_dim"] = 6
+        cfg.model.hidden_dim = 6
     results = train(cfg, out, log=lambda m: None)
     assert results["train"]["accuracy"] == 1.0
     history = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert history[0]["train_accuracy"] <= 0.75 and history[-1]["train_accuracy"] == 1.0  # running accuracy
-    model, cfg, vocab, _ = load_model_dir(out)
+    model, _ = load_model_dir(out)
+    cfg, vocab = model.config, model.vocab
     trees = [from_ptb(t) for _, t in SENTENCES]
-    from treernn.training.tasks import load_task
+    from treernn.corpora.tasks import load_task
     from treernn.training.run import prepare_data
 
     data = prepare_data(load_task(f"tsv:{tiny_corpus}"), encoder)["test"]
@@ -67,10 +70,10 @@ def test_resume_continues_bit_identically(tiny_corpus, tmp_path, optimizer, embe
     # lr decay on: the learning rates of both optimizers must be restored too
     cfg = _config(tiny_corpus, epochs=4, optimizer=optimizer, embedding_optimizer=embedding_optimizer,
                   lr_decay=0.5)
-    cfg["model"]["dropout"] = 0.3  # dropout on: the RNG must be restored too
+    cfg.model.dropout = 0.3  # dropout on: the RNG must be restored too
     train(cfg, full, log=lambda m: None)
-    short = json.loads(json.dumps(cfg))
-    short["trainer"]["epochs"] = 2
+    short = copy.deepcopy(cfg)
+    short.trainer.epochs = 2
     train(short, part, log=lambda m: None)
     # continue the short run to 4 epochs, as a killed run resumed would
     state = json.loads((part / "trainer_state.json").read_text())
@@ -82,7 +85,7 @@ def test_resume_continues_bit_identically(tiny_corpus, tmp_path, optimizer, embe
     a = json.loads((full / "trainer_state.json").read_text())
     b = json.loads((part / "trainer_state.json").read_text())
     assert [r["train_loss"] for r in a["history"]] == [r["train_loss"] for r in b["history"]]
-    from treernn.training.checkpoint import load_tensors
+    from treernn.storage import load_tensors
 
     la, lb = load_tensors(full / "last-4.safetensors"), load_tensors(part / "last-4.safetensors")
     assert la.keys() == lb.keys() and all(torch.equal(la[k], lb[k]) for k in la)
@@ -104,9 +107,9 @@ def test_cli_train_evaluate_end_to_end(tiny_corpus, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, msg", [
-    (["train", "--model", "tree-lstm", "--corpus", "sst", "--out", "X", "--trainer.nope", "1"], "unknown setting --trainer.nope"),
-    (["train", "--model", "tree-lstm", "--corpus", "sst", "--out", "X", "--trainer.lr", "fast"], "must be a float"),
-    (["train", "--model", "tree-lstm", "--corpus", "nope", "--out", "X"], "unknown corpus 'nope'"),
+    (["train", "--model", "tree-lstm", "--corpus", "sst", "--out", "X", "--trainer.nope", "1"], "unknown setting, got trainer.nope"),
+    (["train", "--model", "tree-lstm", "--corpus", "sst", "--out", "X", "--trainer.lr", "fast"], "--trainer.lr must be a number, got 'fast'"),
+    (["train", "--model", "tree-lstm", "--corpus", "nope", "--out", "X"], "data.corpus is not a known corpus, got 'nope'"),
     (["train", "--corpus", "sst"], "--out DIR is required"),
     (["train", "--config", "missing.toml", "--out", "X"], "config file not found"),
     (["evaluate", "no/such/dir"], "model directory not found"),
@@ -134,7 +137,7 @@ def test_compare_writes_table_json_and_plot(tmp_path, capsys):
     """`treernn compare ambiguity` on a tiny copy of the corpus (a few lines of each file)."""
     from conftest import ROOT
 
-    src = ROOT / "corpora" / "ambiguity"
+    src = ROOT / "treernn" / "data" / "ambiguity"
     tiny = tmp_path / "amb"
     for sub in ("arith", "attach"):
         (tiny / sub).mkdir(parents=True)
@@ -163,7 +166,7 @@ def _two_trees():
 
 def test_tree_loss_sums_nodes_per_tree_or_averages_nodes():
     """loss_reduction 'tree' (Tai et al.'s code): node losses summed per tree, mean over trees."""
-    from treernn.models.build import ModelConfig, build_model
+    from treernn.models import ModelConfig, build_model
     from treernn.vocab import Vocab
 
     trees = _two_trees()
@@ -181,7 +184,7 @@ def test_tree_loss_sums_nodes_per_tree_or_averages_nodes():
 
 def test_embeddings_take_a_plain_sgd_step_beside_adagrad():
     """embedding_optimizer 'sgd': the embedding moves by exactly -embedding_lr * gradient."""
-    from treernn.models.build import ModelConfig, build_model
+    from treernn.models import ModelConfig, build_model
     from treernn.training.trainer import TrainConfig, build_optimizer
     from treernn.vocab import Vocab
 
@@ -215,22 +218,23 @@ def test_dev_and_test_words_with_vectors_join_the_vocabulary(tiny_corpus, tmp_pa
     vectors.write_text("".join(f"{w} " + " ".join(f"{(i + 1) * 0.01 + j * 0.001:.3f}" for j in range(8)) + "\n"
                                for i, w in enumerate(words)))
     cfg = _config(tiny_corpus, epochs=1)
-    cfg["data"]["vectors"] = str(vectors)
+    cfg.data.vectors = str(vectors)
     train(cfg, tmp_path / "with", log=lambda m: None)
-    model, _, vocab, _ = load_model_dir(tmp_path / "with")
+    model, _ = load_model_dir(tmp_path / "with")
+    vocab = model.vocab
     assert "superb" in vocab.stoi and "movie" not in vocab.stoi
     expected = torch.tensor([0.11 + j * 0.001 for j in range(8)])
     assert torch.allclose(model.encoder.embedding.weight[vocab.stoi["superb"]], expected)
-    cfg["data"]["vocab_from_vectors"] = False
+    cfg.data.vocab_from_vectors = False
     train(cfg, tmp_path / "without", log=lambda m: None)
-    _, _, vocab2, _ = load_model_dir(tmp_path / "without")
+    vocab2 = load_model_dir(tmp_path / "without")[0].vocab
     assert "superb" not in vocab2.stoi
 
 
 def test_binary_sst_trains_neutral_phrases_as_a_third_class(tmp_path):
     """Tai et al.'s binary model: neutral-root sentences dropped, neutral phrases class 2,
     sentences predicted as the likelier of negative and positive."""
-    from treernn.training.tasks import load_task
+    from treernn.corpora.tasks import load_task
 
     sst = tmp_path / "sst"
     sst.mkdir()
@@ -248,7 +252,8 @@ def test_binary_sst_trains_neutral_phrases_as_a_third_class(tmp_path):
                                 ("model.input_dim", "6"), ("model.hidden_dim", "6"), ("trainer.epochs", "2"),
                                 ("trainer.progress", "false"), ("run.device", "cpu")])
     results = train(cfg, tmp_path / "m", log=lambda m: None)
-    model, model_cfg, _, _ = load_model_dir(tmp_path / "m")
+    model, _ = load_model_dir(tmp_path / "m")
+    model_cfg = model.config
     assert model_cfg.num_classes == 3 and model.sentence_classes == 2
     assert model.predict_sentences(torch.tensor([[0.1, 0.2, 9.0], [0.3, 0.2, 9.0]])).tolist() == [1, 0]
     assert results["test"]["sentences"] == 3
@@ -268,7 +273,7 @@ def test_changed_weights_fail_their_checksum(tiny_corpus, tmp_path, capsys):
 
 def test_same_seed_same_metrics_twice(tiny_corpus, tmp_path):
     cfg = _config(tiny_corpus, epochs=3)
-    cfg["model"]["dropout"] = 0.3
+    cfg.model.dropout = 0.3
     a = train(cfg, tmp_path / "a", log=lambda m: None)
     b = train(cfg, tmp_path / "b", log=lambda m: None)
     for r in (a, b):

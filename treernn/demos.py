@@ -285,12 +285,10 @@ def run_gradients(
 
 
 def _plot_gradients(norms: dict[str, torch.Tensor], path: Path) -> None:
-    import matplotlib
+    from matplotlib.figure import Figure  # a Figure of its own: no global backend switch
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     for name, n in norms.items():
         ax.plot(range(len(n)), n.numpy(), label=name)
     ax.set_yscale("log")
@@ -301,4 +299,3 @@ def _plot_gradients(norms: dict[str, torch.Tensor], path: Path) -> None:
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
-    plt.close(fig)

@@ -1,7 +1,12 @@
-"""The project's own exceptions.
+"""Every exception treernn raises on purpose, grouped by the layer that raises it.
 
 Every error a user can cause with bad input is a :class:`TreernnError`; the command line
-prints its one-line message and exits with code 2 instead of showing a traceback.
+prints its one-line message (``treernn: error: ...``) and exits with code 2 instead of showing
+a traceback. Each layer's modules import their classes from here, so one file lists them all.
+
+Layers, lowest first (see the README's "Layout"): plumbing (storage, devices, DGL) -> trees ->
+parsing -> corpora -> vocab -> batching -> nn -> encoders -> models -> training -> pipeline ->
+cli. This module imports nothing.
 """
 
 from __future__ import annotations
@@ -11,6 +16,25 @@ class TreernnError(Exception):
     """Base class of every error treernn raises on purpose."""
 
 
+# ---------------------------------------------------------------------------- plumbing
+class ConfigError(TreernnError, ValueError):
+    """A bad setting: a configuration file, a ``--section.key`` override, a command-line
+    option or a library argument that selects behaviour (device, backend, encoder option).
+
+    Messages read ``<what>, got <value>; <how to fix>``.
+    """
+
+
+class CheckpointError(TreernnError):
+    """A model directory or a stored file is missing, incomplete, corrupt, unwritable, or a
+    pickle (never loaded)."""
+
+
+class DGLUnavailableError(TreernnError):
+    """DGL cannot be imported, or this DGL build cannot run on the requested device."""
+
+
+# ---------------------------------------------------------------------------- trees
 class TreeSyntaxError(TreernnError, ValueError):
     """A bracketed tree could not be read.
 
@@ -29,13 +53,65 @@ class TreeStructureError(TreernnError, ValueError):
     """A tree has the wrong shape for the operation (e.g. not binary, no tokens)."""
 
 
+# ---------------------------------------------------------------------------- parsing
 class ParserError(TreernnError):
     """A parser could not be created or could not parse its input."""
 
 
+# ---------------------------------------------------------------------------- corpora
 class CorpusError(TreernnError):
     """A corpus could not be found, downloaded or read."""
 
 
+# ---------------------------------------------------------------------------- vocab
 class VocabError(TreernnError):
     """A vocabulary or a vector file is unusable."""
+
+
+# ---------------------------------------------------------------------------- batching
+class TreeBatchError(TreernnError, ValueError):
+    """Trees that cannot be batched: an empty list, labels that are not integers, no vocab."""
+
+
+class SequenceBatchError(TreernnError, ValueError):
+    """Sentences that cannot be batched (empty batch, empty sentence, untokenized string)."""
+
+
+# ---------------------------------------------------------------------------- nn
+class CellError(TreernnError, ValueError):
+    """Bad arguments for a cell (a tree cell, or a chain cell or layer)."""
+
+
+class ChainError(CellError):
+    """Bad arguments for a chain cell or layer."""
+
+
+# ---------------------------------------------------------------------------- encoders
+class EncoderError(TreernnError, ValueError):
+    """Bad arguments for an encoder, or inputs that do not fit the batch."""
+
+
+class UnknownEncoderError(ConfigError, KeyError):
+    """An encoder name that is not in the registry."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+# ---------------------------------------------------------------------------- models
+class ModelError(TreernnError, ValueError):
+    """Bad model arguments or examples the model cannot take."""
+
+
+# ---------------------------------------------------------------------------- training
+class TrainingError(TreernnError):
+    """Training cannot go on (bad settings, a non-finite loss, an unusable resume directory)."""
+
+
+class DistributedError(TreernnError):
+    """A distributed run that cannot start (no launcher environment, a backend missing)."""
+
+
+# ---------------------------------------------------------------------------- bench
+class BenchError(TreernnError):
+    """The benchmark cannot run as asked (bad settings, missing data)."""

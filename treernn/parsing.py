@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
 from treernn.errors import ParserError
-from treernn.trees import Tree, from_nltk, from_ptb, from_spacy
+from treernn.inputs import chunked, decode_inputs
+from treernn.resources import bundled_grammar, grammar_names
+from treernn.trees import Tree, dependency_to_phrase, from_nltk, from_ptb, from_spacy
+from treernn.trees import binarize as binarize_tree
 
 Text = Union[str, Sequence[str]]
 
@@ -151,7 +154,8 @@ class CFGParser(Parser):
     """Every parse of each sentence under an NLTK context-free grammar.
 
     Args:
-        grammar: the grammar text (NLTK ``CFG.fromstring`` format) or a path to a file of it.
+        grammar: the grammar text (NLTK ``CFG.fromstring`` format), a path to a file of it,
+            or the name of a bundled grammar (``telescope``, ``arith``, ``attach``).
         start: the start symbol (default: the grammar's own, the left side of its first rule).
         tokenizer: splits raw strings into tokens; default: whitespace split. Token lists are
             used as given.
@@ -210,13 +214,17 @@ class CFGParser(Parser):
 
 
 def _grammar_text(grammar: Union[str, Path]) -> tuple[str, str]:
-    """(grammar text, name for messages) from a path or a grammar string."""
+    """(grammar text, name for messages) from a path, the name of a bundled grammar
+    (:func:`treernn.resources.grammar_names`) or a grammar string."""
     if isinstance(grammar, Path) or ("->" not in str(grammar) and "\n" not in str(grammar)):
         path = Path(grammar)
+        if not path.exists() and bundled_grammar(str(grammar)) is not None:
+            path = bundled_grammar(str(grammar))  # a bundled grammar by name: "telescope"
         try:
             return path.read_text(encoding="utf-8"), str(path)
         except FileNotFoundError:
-            raise ParserError(f"grammar file not found: {path}") from None
+            raise ParserError(f"grammar file not found: {path} (bundled grammars: "
+                              f"{', '.join(grammar_names())})") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ParserError(f"cannot read grammar file {path}: {exc}") from None
     return str(grammar), "<grammar>"
@@ -254,3 +262,30 @@ def get_parser(name: str, **options: Any) -> Parser:
     if name == "ptb":
         return PTBParser(**options)
     raise ParserError(f"unknown parser {name!r}; known: spacy, cfg, ptb")
+
+
+def parse_stream(parser: Parser, items: Iterable[tuple[int, str, Union[bytes, str]]],
+                 report: Callable[[str], None], binarize: bool = False,
+                 chunk: int = 64) -> Iterator[tuple[str, list[Tree]]]:
+    """``(where, trees)`` for each input of a stream (what ``treernn parse`` prints).
+
+    Args:
+        items: ``(number, where, text)`` as :func:`treernn.inputs.read_inputs` gives them.
+        report: called with ``"where: reason"`` for each bad input (not UTF-8, a NUL byte,
+            empty, or the parser refused it), which is skipped; the stream goes on.
+        binarize: binary trees: a dependency parse (spaCy) becomes a binarized phrase
+            structure (:func:`~treernn.trees.dependency_to_phrase`), other trees are binarized.
+        chunk: texts per parser call (spaCy batches them); memory stays flat.
+    """
+    spacy_trees = isinstance(parser, SpacyParser)
+
+    def convert(tree: Tree) -> Tree:
+        if not binarize:
+            return tree
+        return dependency_to_phrase(tree) if spacy_trees else binarize_tree(tree)
+
+    def run(pending: list[tuple[int, str, str]]) -> list[tuple[str, list[Tree]]]:
+        parsed = parser.parse_each([text for _, _, text in pending])
+        return [(where, [convert(t) for t in trees]) for (_, where, _), trees in zip(pending, parsed)]
+
+    yield from chunked(decode_inputs(items, report), run, report, chunk)

@@ -22,12 +22,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
 import torch
 
+from treernn.device import pick_device
 from treernn.errors import ParserError, TreernnError
-from treernn.trees import Tree, from_ptb
+from treernn.inputs import Item, chunked, decode_inputs
+from treernn.models.build import load_model_dir, prepare_tree
+from treernn.parsing import SpacyParser
+from treernn.trees import Tree, draw, drop_tokens, from_ptb, to_ptb, to_svg
 from treernn.trees.ptb import PTB_ESCAPES
 
 _ESCAPE = {v: k for k, v in PTB_ESCAPES.items()}  # "(" -> "-LRB-", "/" -> "\/", ...
@@ -134,8 +138,6 @@ class Predictor:
     @property
     def parser(self):
         if self._parser is None:
-            from treernn.parsing import SpacyParser
-
             self._parser = SpacyParser()
         return self._parser
 
@@ -161,9 +163,6 @@ class Predictor:
         """Parsed trees in the shape the model reads: whitespace tokens (spaCy keeps runs of
         spaces and newlines as tokens) dropped, a sentence of nothing else dropped, binarized
         for binary cells, labels removed."""
-        from treernn.models.build import prepare_tree
-        from treernn.trees import drop_tokens
-
         out = []
         for tree in trees:
             kept = drop_tokens(tree, lambda token: not token.strip())
@@ -250,15 +249,13 @@ def load(directory: Union[str, Path], device: str = "cpu", parser: Any = None, b
         CheckpointError: a missing or unreadable directory or file, a pickle in it, weights that
             do not fit ``config.json``, a directory from another format version.
     """
-    from treernn.models.build import load_model_dir
-    from treernn.training.run import pick_device
-
-    model, _, vocab, _ = load_model_dir(directory, pick_device(device))
-    return Predictor(model, vocab, parser=parser, batch_size=batch_size)
+    model, _ = load_model_dir(directory, pick_device(device))
+    return Predictor(model, model.vocab, parser=parser, batch_size=batch_size)
 
 
 def stream(predictor: Predictor, items: Iterable[tuple[int, str, Union[bytes, str]]], chunk: int = 64,
-           errors: Optional[list] = None) -> Iterator[SentencePrediction]:
+           errors: Optional[list] = None,
+           report: Optional[Callable[[str], None]] = None) -> Iterator[SentencePrediction]:
     """Predictions for a stream of inputs, ``chunk`` texts at a time: memory does not grow
     with the input.
 
@@ -268,57 +265,23 @@ def stream(predictor: Predictor, items: Iterable[tuple[int, str, Union[bytes, st
             and the text as bytes (decoded as UTF-8) or str.
         errors: where bad inputs are reported as ``"where: reason"`` (not UTF-8, a NUL byte,
             empty, or the parser refused it); they are skipped and the stream goes on.
+        report: called with each such message as it happens (instead of, or beside, ``errors``).
     """
-    pending: list[tuple[int, str, str]] = []
-
-    def report(where: str, reason: str) -> None:
+    def note(message: str) -> None:
         if errors is not None:
-            errors.append(f"{where}: {reason}")
+            errors.append(message)
+        if report is not None:
+            report(message)
 
-    def flush():
-        try:
-            yield from _predict_items(predictor, pending)
-        except TreernnError:
-            for item in pending:  # find the bad text(s): one at a time
-                try:
-                    yield from _predict_items(predictor, [item])
-                except TreernnError as exc:
-                    report(item[1], _reason(exc))
-
-    for number, where, raw in items:
-        if isinstance(raw, bytes):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                report(where, f"not UTF-8 (byte {exc.start})")
-                continue
-        else:
-            text = raw
-        if "\x00" in text:
-            report(where, "contains a NUL byte")
-            continue
-        text = text.rstrip("\r\n")
-        if not text.strip():
-            report(where, "empty text")
-            continue
-        pending.append((number, where, text))
-        if len(pending) >= chunk:
-            yield from flush()
-            pending = []
-    if pending:
-        yield from flush()
+    yield from chunked(decode_inputs(items, note), lambda pending: _predict_items(predictor, pending),
+                       note, chunk)
 
 
-def _predict_items(predictor: Predictor, pending: list[tuple[int, str, str]]) -> list[SentencePrediction]:
+def _predict_items(predictor: Predictor, pending: list[Item]) -> list[SentencePrediction]:
     out = predictor.predict([text for _, _, text in pending])
     for p in out:
         p.text_index = pending[p.text_index][0] - 1
     return out
-
-
-def _reason(exc: Exception) -> str:
-    text = str(exc)
-    return text.split(": ", 1)[1] if text.startswith("text ") and ": " in text else text
 
 
 def to_json_line(prediction: SentencePrediction) -> str:
@@ -345,22 +308,16 @@ def _title(p: SentencePrediction) -> str:
 def format_pretty(p: SentencePrediction) -> str:
     """The tree drawn for a terminal, each node with its class id; a header line names the
     sentence's class and its probability."""
-    from treernn.trees import draw
-
     return f"# {_title(p)}\n{draw(p.tree)}"
 
 
 def format_ptb(p: SentencePrediction) -> str:
     """The labeled tree in bracketed form, class ids as labels (CoreNLP's ``-output pennTrees``)."""
-    from treernn.trees import to_ptb
-
     return to_ptb(p.tree)
 
 
 def format_svg(predictions: Sequence[SentencePrediction]) -> str:
     """One SVG picture of every sentence's tree, nodes coloured by their class."""
-    from treernn.trees import to_svg
-
     if not predictions:
         return to_svg([])
     names = predictions[0].label_names

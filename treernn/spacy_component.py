@@ -18,6 +18,8 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from treernn.errors import ParserError
+from treernn.pipeline import load
+from treernn.trees import from_spacy
 
 
 def _span_prediction(span: Span):
@@ -40,8 +42,6 @@ class TreernnComponent:
 
     def __init__(self, nlp: Language, name: str, model: Optional[str], batch_size: int = 256,
                  device: str = "cpu") -> None:
-        from treernn.pipeline import load
-
         if not model:
             raise ParserError('the treernn component needs config={"model": DIR} (a trained model directory)')
         if "parser" not in nlp.pipe_names:
@@ -69,8 +69,6 @@ class TreernnComponent:
             yield from self._label(batch)
 
     def _label(self, docs: list[Doc]) -> list[Doc]:
-        from treernn.trees import from_spacy
-
         trees, ids, spans = [], [], []
         for i, doc in enumerate(docs):
             sents = list(doc.sents) if doc.has_annotation("DEP") else []

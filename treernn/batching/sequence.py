@@ -13,15 +13,11 @@ from typing import Optional, Sequence, Union
 
 import torch
 
-from treernn.errors import TreernnError
+from treernn.errors import SequenceBatchError, TreernnError
 from treernn.trees.tree import Tree
 from treernn.vocab import Vocab
 
 Device = Union[torch.device, str, None]
-
-
-class SequenceBatchError(TreernnError, ValueError):
-    """Sentences that cannot be batched (empty batch, empty sentence, untokenized string)."""
 
 
 @dataclass(frozen=True)

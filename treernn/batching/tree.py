@@ -20,16 +20,12 @@ from typing import Callable, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from treernn.errors import TreernnError
+from treernn.errors import TreeBatchError, TreernnError
 from treernn.trees.tree import Label, Tree
 from treernn.vocab import Vocab
 
 Device = Union[torch.device, str, None]
 LabelFn = Callable[[Label], int]
-
-
-class TreeBatchError(TreernnError, ValueError):
-    """Trees that cannot be batched: an empty list, labels that are not integers, no vocab."""
 
 
 def _default_label(label: Label) -> int:

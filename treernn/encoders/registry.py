@@ -1,113 +1,147 @@
-"""One explicit registry: encoder name -> how to build it.
+"""One explicit registry: encoder name -> builder with typed options.
 
-No registration by import side effects: every name is in :data:`ENCODERS` below. An unknown
-name is an error that lists the known ones.
-
-Each entry says whether the encoder reads trees or sequences, and whether its trees must be
-binary (then training and prediction binarize phrase-structure trees and turn dependency
-trees into binarized phrase structures).
+No registration by import side effects: every name is in
+:data:`treernn.encoders.presets.ENCODERS` (a builder and its default options), every builder
+in :data:`BUILDERS` below with the options it takes. An unknown name lists the known ones; an
+option the builder does not take, or a value outside its range, is a
+:class:`~treernn.errors.ConfigError` (nothing is dropped silently).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from treernn.encoders.base import Encoder
-from treernn.errors import TreernnError
+from treernn.encoders.classic import BiLSTMLSTMEncoder, RCNNEncoder
+from treernn.encoders.presets import ENCODERS, Preset, get_preset
+from treernn.encoders.sequence import POOLINGS, SequenceEncoder
+from treernn.encoders.tree import BACKENDS, TreeEncoder
+from treernn.errors import ConfigError, UnknownEncoderError
 
-
-class UnknownEncoderError(TreernnError, KeyError):
-    """An encoder name that is not in the registry."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0])
+__all__ = ["BUILDERS", "ENCODERS", "Option", "Preset", "UnknownEncoderError", "build_encoder",
+           "check_options", "get_preset", "get_spec"]
 
 
 @dataclass(frozen=True)
-class EncoderSpec:
-    """How to build one registered encoder.
+class Option:
+    """One typed builder option.
 
     Attributes:
-        kind: ``"tree"`` or ``"sequence"``.
-        binary: the encoder needs binary trees.
-        build: ``(vocab_size, input_dim, hidden_dim, **options) -> Encoder``.
-        description: one line for ``--help`` and error messages.
+        type: ``int``, ``float``, ``bool`` or ``str``.
+        choices: the allowed values (str options).
+        minimum: the smallest allowed value (numbers); ``below`` an exclusive upper bound.
+        help: what it does.
     """
 
-    kind: str
-    binary: bool
+    type: type
+    help: str
+    choices: Optional[tuple] = None
+    minimum: Optional[float] = None
+    below: Optional[float] = None
+
+    def check(self, where: str, value: Any) -> None:
+        bad_type = (not isinstance(value, self.type) or (self.type is not bool and isinstance(value, bool)))
+        if self.type is float and isinstance(value, int) and not isinstance(value, bool):
+            bad_type = False
+        if bad_type:
+            raise ConfigError(f"{where} must be {_type_name(self.type)}, got {value!r}; {self.help}")
+        if self.choices is not None and value not in self.choices:
+            raise ConfigError(f"{where} must be one of {', '.join(map(str, self.choices))}, got {value!r}; "
+                              f"{self.help}")
+        if self.minimum is not None and value < self.minimum:
+            raise ConfigError(f"{where} must be >= {self.minimum}, got {value!r}; {self.help}")
+        if self.below is not None and value >= self.below:
+            raise ConfigError(f"{where} must be < {self.below}, got {value!r}; {self.help}")
+
+
+def _type_name(t: type) -> str:
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}[t]
+
+
+@dataclass(frozen=True)
+class Builder:
+    """A function ``(vocab_size, input_dim, hidden_dim, **options) -> Encoder`` and the
+    options it takes (beyond ``cell``, which presets fix)."""
+
     build: Callable[..., Encoder]
-    description: str
+    options: dict[str, Option]
 
 
-def _tree(cell: str) -> Callable[..., Encoder]:
-    def build(vocab_size: int, input_dim: int, hidden_dim: int, backend: str = "native", **_: Any) -> Encoder:
-        from treernn.encoders.tree import TreeEncoder
-
-        return TreeEncoder(vocab_size, input_dim, hidden_dim, cell=cell, backend=backend)
-
-    return build
+def _build_tree(vocab_size: int, input_dim: int, hidden_dim: int, *, cell: str,
+                backend: str = "native") -> Encoder:
+    return TreeEncoder(vocab_size, input_dim, hidden_dim, cell=cell, backend=backend)
 
 
-def _seq(cell: str, bidirectional: bool = False, num_layers: int = 1, pooling: str = "last") -> Callable[..., Encoder]:
-    def build(vocab_size: int, input_dim: int, hidden_dim: int, dropout: float = 0.0, **_: Any) -> Encoder:
-        from treernn.encoders.sequence import SequenceEncoder
-
-        return SequenceEncoder(vocab_size, input_dim, hidden_dim, cell=cell, num_layers=num_layers,
-                               bidirectional=bidirectional, pooling=pooling,
-                               dropout=dropout if num_layers > 1 else 0.0)
-
-    return build
+def _build_sequence(vocab_size: int, input_dim: int, hidden_dim: int, *, cell: str, layers: int = 1,
+                    bidirectional: bool = False, pooling: str = "last", dropout: float = 0.0) -> Encoder:
+    # dropout acts between stacked layers (PyTorch's; one layer has none)
+    return SequenceEncoder(vocab_size, input_dim, hidden_dim, cell=cell, num_layers=layers,
+                           bidirectional=bidirectional, pooling=pooling,
+                           dropout=dropout if layers > 1 else 0.0)
 
 
-def _bilstm_lstm(vocab_size: int, input_dim: int, hidden_dim: int, **_: Any) -> Encoder:
-    from treernn.encoders.classic import BiLSTMLSTMEncoder
-
-    return BiLSTMLSTMEncoder(vocab_size, input_dim, hidden_dim)
+def _build_bilstm_lstm(vocab_size: int, input_dim: int, hidden_dim: int, *, dropout: float = 0.0) -> Encoder:
+    return BiLSTMLSTMEncoder(vocab_size, input_dim, hidden_dim, dropout=dropout)
 
 
-def _rcnn(vocab_size: int, input_dim: int, hidden_dim: int, **_: Any) -> Encoder:
-    from treernn.encoders.classic import RCNNEncoder
+def _build_rcnn(vocab_size: int, input_dim: int, hidden_dim: int, *,
+                context_dim: Optional[int] = None) -> Encoder:
+    return RCNNEncoder(vocab_size, input_dim, hidden_dim, context_dim=context_dim)
 
-    return RCNNEncoder(vocab_size, input_dim, hidden_dim)
 
+_DROPOUT = Option(float, "a probability in [0, 1), e.g. 0.5", minimum=0.0, below=1.0)
 
-ENCODERS: dict[str, EncoderSpec] = {
-    # tree encoders
-    "tree-lstm": EncoderSpec("tree", True, _tree("nary-tree-lstm"), "N-ary (binary) Tree-LSTM, Tai et al. 2015"),
-    "nary-tree-lstm": EncoderSpec("tree", True, _tree("nary-tree-lstm"), "same as tree-lstm"),
-    "child-sum-tree-lstm": EncoderSpec("tree", False, _tree("child-sum-tree-lstm"),
-                                       "Child-Sum Tree-LSTM, Tai et al. 2015 (any arity)"),
-    "rnn": EncoderSpec("tree", True, _tree("rnn"), "recursive neural network, Socher et al. 2011"),
-    "rntn": EncoderSpec("tree", True, _tree("rntn"), "recursive neural tensor network, Socher et al. 2013"),
-    # chain encoders
-    "lstm": EncoderSpec("sequence", False, _seq("lstm"), "LSTM, last state"),
-    "bilstm": EncoderSpec("sequence", False, _seq("lstm", True), "bidirectional LSTM, final states"),
-    "lstm-2layer": EncoderSpec("sequence", False, _seq("lstm", num_layers=2), "2-layer LSTM"),
-    "bilstm-2layer": EncoderSpec("sequence", False, _seq("lstm", True, 2), "2-layer bidirectional LSTM"),
-    "bilstm-mean": EncoderSpec("sequence", False, _seq("lstm", True, pooling="mean"), "BiLSTM, mean over time"),
-    "bilstm-lstm": EncoderSpec("sequence", False, _bilstm_lstm, "BiLSTM then LSTM, final state"),
-    "gru": EncoderSpec("sequence", False, _seq("gru"), "GRU"),
-    "bigru": EncoderSpec("sequence", False, _seq("gru", True), "bidirectional GRU"),
-    "elman": EncoderSpec("sequence", False, _seq("rnn_tanh"), "Elman RNN (tanh)"),
-    "elman-relu": EncoderSpec("sequence", False, _seq("rnn_relu"), "Elman RNN (relu)"),
-    "jordan": EncoderSpec("sequence", False, _seq("jordan"), "Jordan RNN (previous output fed back)"),
-    "peephole-lstm": EncoderSpec("sequence", False, _seq("peephole_lstm"), "LSTM with peepholes"),
-    "leaky-rnn": EncoderSpec("sequence", False, _seq("leaky"), "leaky-integrator RNN"),
-    "esn": EncoderSpec("sequence", False, _seq("esn"), "echo-state network (fixed reservoir)"),
-    "rcnn": EncoderSpec("sequence", False, _rcnn, "RCNN, Lai et al. 2015"),
+BUILDERS: dict[str, Builder] = {
+    "tree": Builder(_build_tree, {
+        "backend": Option(str, "native (one batched step per tree level) or dgl (DGL graphs)",
+                          choices=BACKENDS),
+    }),
+    "sequence": Builder(_build_sequence, {
+        "layers": Option(int, "the number of stacked layers, 1 or more", minimum=1),
+        "bidirectional": Option(bool, "true reads both directions"),
+        "pooling": Option(str, "how the final vector is made from the states", choices=POOLINGS),
+        "dropout": _DROPOUT,
+    }),
+    "bilstm-lstm": Builder(_build_bilstm_lstm, {"dropout": _DROPOUT}),
+    "rcnn": Builder(_build_rcnn, {
+        "context_dim": Option(int, "the size of the left/right context vectors, 1 or more", minimum=1),
+    }),
 }
 
 
-def get_spec(name: str) -> EncoderSpec:
-    """The registry entry of ``name``; an unknown name lists the known ones."""
-    try:
-        return ENCODERS[name]
-    except KeyError:
-        raise UnknownEncoderError(f"unknown encoder {name!r}; known: {', '.join(ENCODERS)}") from None
+def get_spec(name: str) -> Preset:
+    """The registry entry of ``name`` (:func:`~treernn.encoders.presets.get_preset`)."""
+    return get_preset(name)
+
+
+def check_options(name: str, options: dict[str, Any], where: str = "model") -> dict[str, Any]:
+    """The builder options of encoder ``name`` with ``options`` (None values: not set) over the
+    preset's defaults, each checked.
+
+    Raises:
+        UnknownEncoderError: ``name`` is not registered.
+        ConfigError: an option the builder does not take, or a bad value.
+    """
+    preset = get_preset(name)
+    builder = BUILDERS[preset.builder]
+    merged = dict(preset.options)
+    for key, value in options.items():
+        if value is None:
+            continue
+        label = f"{where}.{key}" if where else key
+        if key not in builder.options:
+            takes = ", ".join(builder.options) or "none"
+            raise ConfigError(f"{label} is not an option of encoder {name!r}, got {value!r}; "
+                              f"remove it (options of {name}: {takes})")
+        builder.options[key].check(label, value)
+        merged[key] = value
+    return merged
 
 
 def build_encoder(name: str, vocab_size: int, input_dim: int, hidden_dim: int, **options: Any) -> Encoder:
-    """Build the encoder registered as ``name`` (options: ``backend``, ``dropout``)."""
-    return get_spec(name).build(vocab_size, input_dim, hidden_dim, **options)
+    """Build the encoder registered as ``name`` with builder ``options`` (see :data:`BUILDERS`:
+    ``backend`` for tree encoders; ``layers``, ``bidirectional``, ``pooling``, ``dropout`` for
+    sequence encoders; ...). An option the builder does not take is an error."""
+    merged = check_options(name, options, where="")
+    return BUILDERS[get_preset(name).builder].build(vocab_size, input_dim, hidden_dim, **merged)

@@ -14,12 +14,8 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from treernn.batching.sequence import SequenceBatch
 from treernn.encoders.base import Encoder, EncoderOutput
-from treernn.errors import TreernnError
+from treernn.errors import EncoderError, TreernnError
 from treernn.nn.chain import EchoStateNetwork, JordanRNN, LeakyRNN, PeepholeLSTM
-
-
-class EncoderError(TreernnError, ValueError):
-    """Bad arguments for an encoder, or inputs that do not fit the batch."""
 
 
 # cell name -> fused PyTorch module and its keyword arguments

@@ -38,6 +38,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 from treernn._dgl import import_dgl
+from treernn.errors import EncoderError
 from treernn.batching.tree import TreeBatch
 from treernn.encoders.base import Encoder, EncoderOutput
 from treernn.nn.tree_cells import TREE_CELLS, TreeCell, binary_error
@@ -264,7 +265,7 @@ def native_propagate(
     tensors = [t for t in (xw_leaf, xw_internal, *params) if t is not None]
     if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
         if leaf_states is not None:
-            raise ValueError("leaf_states are for inference (no gradient); pass xw_leaf")
+            raise EncoderError("leaf_states are for inference (no gradient); pass xw_leaf")
         function = _KernelLevels if has_kernel else _AutogradLevels
         out = function.apply(cell, batch, names, xw_leaf, xw_internal, *params)
         return (out[0], out[1]) if cell.has_memory else (out, None)
@@ -357,9 +358,9 @@ class TreeEncoder(Encoder):
     ) -> None:
         super().__init__()
         if cell not in TREE_CELLS:
-            raise ValueError(f"unknown tree cell {cell!r}; known cells: {', '.join(TREE_CELLS)}")
+            raise EncoderError(f"unknown tree cell {cell!r}; known cells: {', '.join(TREE_CELLS)}")
         if backend not in BACKENDS:
-            raise ValueError(
+            raise EncoderError(
                 f"unknown tree backend {backend!r}; known backends: {', '.join(BACKENDS)}"
             )
         if backend == "dgl":
@@ -425,7 +426,7 @@ class TreeEncoder(Encoder):
                 x = x.index_select(0, index[n0:])  # (T - n0, E) internal nodes' words
         else:
             if inputs.dim() != 2 or inputs.size(0) != N or inputs.size(1) != cell.input_size:
-                raise ValueError(
+                raise EncoderError(
                     f"inputs must be (N, E) = ({N}, {cell.input_size}), got {tuple(inputs.shape)}"
                 )
             x = inputs.index_select(0, batch.order.index_select(0, batch.token_slots))  # (T, E)
@@ -460,7 +461,7 @@ class TreeEncoder(Encoder):
             raise binary_error(type(self.cell).__name__)
         weight = self.embedding.weight
         if batch.device != weight.device:
-            raise ValueError(
+            raise EncoderError(
                 f"the batch is on {batch.device} but the encoder on {weight.device}; "
                 f"call batch.to({str(weight.device)!r})"
             )

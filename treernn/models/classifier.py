@@ -16,15 +16,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from treernn.batching import batch_trees, plan_tree
+from treernn.batching.sequence import batch_sequences
 from treernn.encoders.base import Encoder
-from treernn.errors import TreernnError
+from treernn.errors import ModelError
+from treernn.models.config import ModelConfig
+from treernn.models.directory import save_model_dir
 from treernn.nn.dropout import Dropout
 from treernn.trees import Tree
 from treernn.vocab import Vocab
-
-
-class ModelError(TreernnError, ValueError):
-    """Bad model arguments or examples the model cannot take."""
 
 
 @dataclass
@@ -56,37 +56,28 @@ def _label_id(label: Any) -> int:
 class _Classifier(nn.Module):
     """What both classifiers share: ``sentence_classes`` (None: every class may label a
     sentence; k: only the first k, the rest label phrases only, like the neutral class of
-    Tai et al.'s binary SST model) and the sentence prediction it implies."""
+    Tai et al.'s binary SST model) and the sentence prediction it implies; the model's
+    ``config`` (its :class:`~treernn.models.config.ModelConfig`, set by
+    :func:`~treernn.models.build.build_model`) and ``vocab``, which :meth:`save_pretrained`
+    writes beside the weights."""
 
-    sentence_classes: Optional[int] = None
-    config: Any = None  # its ModelConfig, set by build_model
-    vocab: Optional[Vocab] = None  # set by training and by loading
+    def __init__(self, sentence_classes: Optional[int] = None, config: Optional[ModelConfig] = None,
+                 vocab: Optional[Vocab] = None) -> None:
+        super().__init__()
+        if sentence_classes is not None and sentence_classes < 1:
+            raise ModelError(f"sentence_classes must be None or >= 1, got {sentence_classes}")
+        self.sentence_classes = sentence_classes
+        self.config = config
+        self.vocab = vocab
 
     def save_pretrained(self, directory: Any, vocab: Optional[Vocab] = None) -> None:
-        """Write the model directory: ``config.json``, ``model.safetensors``, ``vocab.json``."""
-        from treernn.models.build import save_model_dir
-
+        """Write the model directory: ``config.json``, ``model.safetensors``, ``vocab.json``;
+        :func:`treernn.models.load_model` reads it back."""
         vocab = vocab if vocab is not None else self.vocab
         if self.config is None or vocab is None:
             raise ModelError("save_pretrained needs a model made by build_model (or loaded) and its "
                              "vocabulary (pass vocab=)")
-        save_model_dir(directory, self, self.config, vocab)
-
-    @classmethod
-    def from_pretrained(cls, directory: Any, device: Any = "cpu") -> "_Classifier":
-        """The model of a directory written by :meth:`save_pretrained` or by training, in eval
-        mode, with ``.vocab`` and ``.config`` set. Only JSON and safetensors are read.
-
-        Raises:
-            CheckpointError: see :func:`treernn.models.build.load_model_dir`.
-            ModelError: the directory holds another kind of model than ``cls``.
-        """
-        from treernn.models.build import load_model_dir
-
-        model, _, _, _ = load_model_dir(directory, device)
-        if not isinstance(model, cls):
-            raise ModelError(f"{directory} holds a {type(model).__name__}, not a {cls.__name__}")
-        return model
+        save_model_dir(directory, self.state_dict(), self.config, vocab)
 
     def predict_sentences(self, logits: Tensor) -> Tensor:
         """Inputs: logits ``(B, C)``. Outputs: ``(B,)`` the likeliest sentence class."""
@@ -109,14 +100,16 @@ class TreeClassifier(_Classifier):
             nodes of the batch. The gradient's scale differs by the mean number of labeled
             nodes per tree (37 on SST), which changes the weight of L2 and of plain-SGD
             embedding updates against the data term.
+        sentence_classes, config, vocab: see :class:`_Classifier`.
     """
 
     kind = "tree"
 
     def __init__(self, encoder: Encoder, num_classes: int, dropout: float = 0.5,
                  loss_on: Literal["all", "root"] = "all",
-                 loss_reduction: Literal["tree", "node"] = "tree") -> None:
-        super().__init__()
+                 loss_reduction: Literal["tree", "node"] = "tree", sentence_classes: Optional[int] = None,
+                 config: Optional[ModelConfig] = None, vocab: Optional[Vocab] = None) -> None:
+        super().__init__(sentence_classes, config, vocab)
         if num_classes < 2:
             raise ModelError(f"num_classes must be >= 2, got {num_classes}")
         if loss_on not in ("all", "root"):
@@ -132,15 +125,11 @@ class TreeClassifier(_Classifier):
     def plan(self, trees: Sequence[Tree], vocab: Vocab) -> list:
         """The per-tree work of :meth:`make_batch` done once (:func:`~treernn.batching.plan_tree`):
         the trainer plans the training trees once per run, not once per epoch."""
-        from treernn.batching import plan_tree
-
         return [plan_tree(t, vocab, _label_id) for t in trees]
 
     def make_batch(self, trees: Sequence[Any], vocab: Vocab, device: Any = None):
         """(batch, targets) for ``trees`` (Trees or plans from :meth:`plan`): targets are the
         per-node labels ``(N,)``, -1 unlabeled."""
-        from treernn.batching import batch_trees
-
         batch = batch_trees(trees, vocab, label_fn=_label_id, device=device)
         return batch, batch.labels
 
@@ -172,12 +161,15 @@ class SequenceClassifier(_Classifier):
         encoder: a chain encoder (``forward(SequenceBatch) -> EncoderOutput``).
         num_classes: C.
         dropout: dropout on the final vector before the softmax.
+        sentence_classes, config, vocab: see :class:`_Classifier`.
     """
 
     kind = "sequence"
 
-    def __init__(self, encoder: Encoder, num_classes: int, dropout: float = 0.5) -> None:
-        super().__init__()
+    def __init__(self, encoder: Encoder, num_classes: int, dropout: float = 0.5,
+                 sentence_classes: Optional[int] = None, config: Optional[ModelConfig] = None,
+                 vocab: Optional[Vocab] = None) -> None:
+        super().__init__(sentence_classes, config, vocab)
         if num_classes < 2:
             raise ModelError(f"num_classes must be >= 2, got {num_classes}")
         self.encoder = encoder
@@ -190,8 +182,6 @@ class SequenceClassifier(_Classifier):
 
     def make_batch(self, trees: Sequence[Tree], vocab: Vocab, device: Any = None):
         """(batch, targets): the sentences of ``trees`` and their root labels ``(B,)``."""
-        from treernn.batching.sequence import batch_sequences
-
         batch = batch_sequences(trees, vocab, device=device)
         targets = torch.tensor([_label_id(t.label) for t in trees], dtype=torch.long)
         return batch, targets.to(device)

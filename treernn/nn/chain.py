@@ -31,13 +31,9 @@ from typing import Callable, Optional, Sequence, Union
 import torch
 from torch import Tensor, nn
 
-from treernn.errors import TreernnError
+from treernn.errors import ChainError, TreernnError
 
 State = Union[Tensor, tuple[Tensor, ...]]
-
-
-class ChainError(TreernnError, ValueError):
-    """Bad arguments for a chain cell or layer."""
 
 
 def _check_positive_int(name: str, value: int, owner: str) -> None:

@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from treernn.errors import TreeStructureError
+from treernn.errors import CellError, TreeStructureError
 
 State = tuple[torch.Tensor, Optional[torch.Tensor]]
 
@@ -88,7 +88,7 @@ class TreeCell(nn.Module):
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
         if input_size <= 0 or hidden_size <= 0:
-            raise ValueError(
+            raise CellError(
                 f"{type(self).__name__}: input_size and hidden_size must be positive, "
                 f"got {input_size} and {hidden_size}"
             )

@@ -20,11 +20,7 @@ from typing import Optional
 
 import torch
 
-from treernn.errors import TreernnError
-
-
-class DistributedError(TreernnError):
-    """A distributed run that cannot start (no launcher environment, a backend missing)."""
+from treernn.errors import DistributedError, TreernnError
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ the uninterrupted run would.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
@@ -22,19 +23,17 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from treernn.errors import TreernnError
+from treernn import storage
+from treernn.errors import ConfigError, TrainingError
+from treernn.models.directory import FORMAT_VERSION, write_weights
 from treernn.training import checkpoint as ckpt
 from treernn.training import distributed as dist
-
-
-class TrainingError(TreernnError):
-    """Training cannot go on (bad settings, a non-finite loss, an unusable resume directory)."""
 
 
 OPTIMIZERS = ("adagrad", "adam", "sgd")
@@ -72,15 +71,53 @@ class TrainConfig:
     sparse_embeddings: bool = True
 
     def check(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise TrainingError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-        if self.embedding_optimizer not in ("sgd", "same"):
-            raise TrainingError(f"embedding_optimizer must be 'sgd' or 'same', got {self.embedding_optimizer!r}")
-        for name in ("lr", "batch_size", "epochs"):
-            if getattr(self, name) <= 0:
-                raise TrainingError(f"{name} must be > 0, got {getattr(self, name)}")
-        if self.lr_decay is not None and not 0 < self.lr_decay <= 1:
-            raise TrainingError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
+        """Raise :class:`~treernn.errors.ConfigError` (``<what>, got <value>; <how to fix>``)
+        on the first bad setting."""
+        _choice("optimizer", self.optimizer, OPTIMIZERS, "AdaGrad (Tai et al.), Adam or plain SGD")
+        _choice("embedding_optimizer", self.embedding_optimizer, ("sgd", "same"),
+                "sgd updates the embeddings by plain SGD, same puts them in the main optimizer")
+        _choice("select_metric", self.select_metric, SELECT_METRICS, "the dev metric that picks the best epoch")
+        _number("lr", self.lr, "a learning rate > 0, e.g. 0.05", low=0.0)
+        _number("embedding_lr", self.embedding_lr, "a learning rate > 0, or none for the main lr",
+                low=0.0, optional=True)
+        _number("weight_decay", self.weight_decay, "an L2 weight >= 0, e.g. 1e-4", low=0.0, inclusive=True)
+        _number("clip_norm", self.clip_norm, "a gradient norm > 0, or none for no clipping",
+                low=0.0, optional=True)
+        _number("lr_decay", self.lr_decay, "a factor in (0, 1], or none", low=0.0, high=1.0, optional=True)
+        _integer("epochs", self.epochs, 1, "the maximum number of epochs, 1 or more")
+        _integer("batch_size", self.batch_size, 1, "trees per batch, 1 or more")
+        _integer("patience", self.patience, 1, "epochs without improvement before stopping, or none",
+                 optional=True)
+        _integer("seed", self.seed, 0, "an integer >= 0")
+        for name in ("skip_nonfinite", "progress", "sparse_embeddings"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"trainer.{name} must be true or false, got {getattr(self, name)!r}; "
+                                  f"write --trainer.{name} true or false")
+
+
+SELECT_METRICS = ("accuracy", "phrase_accuracy", "ambiguous_accuracy")
+
+
+def _choice(name: str, value: Any, choices: Sequence[str], hint: str) -> None:
+    if value not in choices:
+        raise ConfigError(f"trainer.{name} must be one of {', '.join(choices)}, got {value!r}; {hint}")
+
+
+def _integer(name: str, value: Any, low: int, hint: str, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ConfigError(f"trainer.{name} must be an integer >= {low}, got {value!r}; {hint}")
+
+
+def _number(name: str, value: Any, hint: str, low: float, high: Optional[float] = None,
+            inclusive: bool = False, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and (value >= low if inclusive else value > low) and (high is None or value <= high)
+    if not ok:
+        raise ConfigError(f"trainer.{name} is out of range, got {value!r}; {hint}")
 
 
 def seed_everything(seed: int) -> None:
@@ -94,25 +131,39 @@ def _epoch_seed(seed: int, epoch: int) -> int:
     return (seed * 1_000_003 + epoch * 7919) % 2**63
 
 
-def build_optimizer(model: nn.Module, config: TrainConfig,
-                    sparse: bool = True) -> tuple[torch.optim.Optimizer, Optional[torch.optim.SGD]]:
-    """(main optimizer, embedding optimizer or None).
+def use_sparse_embeddings(model: nn.Module, config: TrainConfig) -> bool:
+    """Switch ``model``'s ``nn.Embedding`` modules to sparse gradients when
+    ``config.sparse_embeddings`` is on and the optimizer takes sparse gradients (AdaGrad,
+    SGD): a batch then updates only the rows of its own words instead of the whole table (the
+    same arithmetic). Returns whether it did. The :class:`Trainer` calls it on the model it is
+    given (not in distributed runs: DDP averages dense gradients); nothing else changes a
+    caller's model."""
+    if not (config.sparse_embeddings and config.optimizer in ("adagrad", "sgd")):
+        return False
+    for module in model.modules():
+        if isinstance(module, nn.Embedding):
+            module.sparse = True
+    return True
+
+
+@contextlib.contextmanager
+def quiet_sparse_notice() -> Iterator[None]:
+    """Silence, inside the block only, PyTorch's notice that sparse invariant checks are
+    disabled: AdaGrad's sparse path builds its tensors from valid indices, so it says nothing
+    about the user's run. No process-wide warnings filter is installed."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
+        yield
+
+
+def build_optimizer(model: nn.Module, config: TrainConfig) -> tuple[torch.optim.Optimizer, Optional[torch.optim.SGD]]:
+    """(main optimizer, embedding optimizer or None); ``model`` is not changed.
 
     With ``config.embedding_optimizer == "sgd"`` the word embeddings get a plain SGD optimizer
     of their own (it has no state); otherwise they are a parameter group of the main one.
-
-    With ``config.sparse_embeddings`` and an optimizer that takes sparse gradients (AdaGrad,
-    SGD), the model's ``nn.Embedding`` modules are switched to sparse gradients: a batch then
-    updates only the rows of its own words instead of the whole table (the same arithmetic).
-    ``sparse=False`` keeps dense gradients (distributed runs: DDP averages dense gradients).
+    Embeddings with sparse gradients (:func:`use_sparse_embeddings`) keep the main optimizer
+    off its fused CPU kernel, which takes no sparse gradients.
     """
-    if sparse and config.sparse_embeddings and config.optimizer in ("adagrad", "sgd"):
-        # AdaGrad's sparse path builds its tensors from valid indices; its notice about
-        # skipped invariant checks says nothing about the user's run.
-        warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
-        for module in model.modules():
-            if isinstance(module, nn.Embedding):
-                module.sparse = True
     emb, rest = [], []
     for name, param in model.named_parameters():
         if not param.requires_grad:
@@ -220,7 +271,9 @@ class Trainer:
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.save_extra = save_extra
         self.log = log if self.is_main else (lambda s: None)
-        self.optimizer, self.embedding_optimizer = build_optimizer(model, config, sparse=distributed is None)
+        if distributed is None:
+            use_sparse_embeddings(model, config)
+        self.optimizer, self.embedding_optimizer = build_optimizer(model, config)
         self.forward = model
         if distributed is not None:
             from torch.nn.parallel import DistributedDataParallel
@@ -252,22 +305,22 @@ class Trainer:
         d, e = self.out_dir, self.state.epoch
         weights = {k: v for k, v in self.model.state_dict().items()}
         if improved:
-            ckpt.save_tensors(d / ckpt.WEIGHTS, weights, {"epoch": str(e)})
+            write_weights(d, weights, {"epoch": str(e)})
             if self.save_extra is not None:
                 self.save_extra(d)
         # Resume files carry the epoch in their names; trainer_state.json, written last, is
         # the commit point that says which ones are current.
-        ckpt.save_tensors(d / f"last-{e}.safetensors", weights)
+        storage.save_tensors(d / f"last-{e}.safetensors", weights)
         tensors, rest = ckpt.optimizer_to_tensors(self.optimizer)
-        ckpt.save_tensors(d / f"optimizer-{e}.safetensors", tensors)
+        storage.save_tensors(d / f"optimizer-{e}.safetensors", tensors)
         state = asdict(self.state)
         if self.embedding_optimizer is not None:  # plain SGD: its learning rate is its whole state
             rest["embedding_lr"] = self.embedding_optimizer.param_groups[0]["lr"]
         state.update(optimizer=rest, train_config=asdict(self.config),
-                     format_version=ckpt.FORMAT_VERSION)
-        ckpt.atomic_write_json(d / ckpt.TRAINER_STATE, state)
+                     format_version=FORMAT_VERSION)
+        storage.atomic_write_json(d / ckpt.TRAINER_STATE, state)
         # The log is rewritten whole from the history, so it always matches the state.
-        ckpt.atomic_write_bytes(d / ckpt.LOG, "".join(json.dumps(r) + "\n" for r in self.state.history).encode())
+        storage.atomic_write_bytes(d / ckpt.LOG, "".join(json.dumps(r) + "\n" for r in self.state.history).encode())
         for old in list(d.glob("last-*.safetensors")) + list(d.glob("optimizer-*.safetensors")):
             if old.name not in (f"last-{e}.safetensors", f"optimizer-{e}.safetensors"):
                 old.unlink(missing_ok=True)
@@ -276,17 +329,17 @@ class Trainer:
         """Continue from ``out_dir``'s last completed epoch (weights, optimizer, history)."""
         if self.out_dir is None or not (self.out_dir / ckpt.TRAINER_STATE).exists():
             raise TrainingError(f"nothing to resume in {self.out_dir}: no {ckpt.TRAINER_STATE}")
-        ckpt.refuse_pickles(self.out_dir)
-        saved = ckpt.read_json(self.out_dir / ckpt.TRAINER_STATE)
+        storage.refuse_pickles(self.out_dir)
+        saved = storage.read_json(self.out_dir / ckpt.TRAINER_STATE)
         e = saved["epoch"]
-        weights = ckpt.load_tensors(self.out_dir / f"last-{e}.safetensors")
+        weights = storage.load_tensors(self.out_dir / f"last-{e}.safetensors")
         device = next(self.model.parameters()).device
         try:
             self.model.load_state_dict({k: v.to(device) for k, v in weights.items()})
         except RuntimeError as exc:
             raise TrainingError(f"{self.out_dir}: the saved weights do not fit this model "
                                 f"({str(exc).splitlines()[0]})") from None
-        opt = ckpt.load_tensors(self.out_dir / f"optimizer-{e}.safetensors", device=device)
+        opt = storage.load_tensors(self.out_dir / f"optimizer-{e}.safetensors", device=device)
         ckpt.optimizer_from_tensors(self.optimizer, opt, saved["optimizer"])
         if self.embedding_optimizer is not None and "embedding_lr" in saved["optimizer"]:
             self.embedding_optimizer.param_groups[0]["lr"] = saved["optimizer"]["embedding_lr"]
@@ -344,11 +397,12 @@ class Trainer:
                         f"is kept (lower the learning rate, or pass --trainer.skip_nonfinite true)")
                 for opt in self.optimizers:
                     opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.clip_norm:
-                    clip_grad_norm(self.model.parameters(), cfg.clip_norm)
-                for opt in self.optimizers:
-                    opt.step()
+                with quiet_sparse_notice():
+                    loss.backward()
+                    if cfg.clip_norm:
+                        clip_grad_norm(self.model.parameters(), cfg.clip_norm)
+                    for opt in self.optimizers:
+                        opt.step()
                 total_loss += loss_value * len(items)
                 total_items += len(items)
                 r, c = _accuracy_counts(out, targets) if mine else (torch.zeros((), dtype=torch.long),) * 2

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
 from treernn.errors import TreeStructureError
+from treernn.trees.brackets import to_ptb
 
 Label = Union[str, int, None]
 
@@ -212,16 +213,12 @@ class Tree:
     __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __repr__(self) -> str:
-        from treernn.trees.ptb import to_ptb
-
         text = to_ptb(self)
         if len(text) > 200:
             text = text[:197] + "..."
         return f"Tree({text})"
 
     def __str__(self) -> str:
-        from treernn.trees.ptb import to_ptb
-
         return to_ptb(self)
 
     # ------------------------------------------------------------------ dict form (JSON)

@@ -10,22 +10,28 @@ labels are class ids (``int``) or None (unlabeled). The root label is the senten
   (negative 0, positive 1, neutral 2) so that they still train the model; a sentence is
   predicted as the likelier of negative and positive;
 - ``ambiguity-arith``, ``ambiguity-attach``: the bundled structural-ambiguity corpus
-  (``corpora/ambiguity``), one example per parse, only the root labeled;
+  (``treernn/data/ambiguity``, package data), one example per parse, only the root labeled;
 - ``tsv:DIR``: any directory with ``train.tsv``, ``dev.tsv``, ``test.tsv`` in the labeled-tree
   TSV format (label<TAB>tree), only the root labeled.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from treernn import storage
+from treernn.corpora.labeled import read_labeled_trees
+from treernn.corpora.sst import load_sst, sst_cache_dir
 from treernn.errors import CorpusError, TreernnError
-from treernn.trees import Tree
+from treernn.parsing import SpacyParser
+from treernn.resources import data_dir
+from treernn.trees import Tree, unescape_token
 
-REPO_CORPORA = Path(__file__).resolve().parents[2] / "corpora"
-AMBIGUITY_DIR = REPO_CORPORA / "ambiguity"
+AMBIGUITY_DIR = data_dir("ambiguity")
 TASKS = ("sst", "ambiguity-arith", "ambiguity-attach", "tsv:DIR")
 
 
@@ -66,8 +72,6 @@ def load_tsv_task(directory: Path, name: str, label_names: Optional[list[str]] =
                   skip_bad: bool = False) -> Dataset:
     """A labeled-tree TSV directory (``train.tsv``, ``dev.tsv``, ``test.tsv``, optional
     ``*.meta.tsv`` with ambiguity counts, other ``*.tsv`` files as extra test splits)."""
-    from treernn.corpora import read_labeled_trees
-
     directory = Path(directory)
     if not directory.is_dir():
         raise CorpusError(f"corpus directory not found: {directory}")
@@ -104,9 +108,6 @@ def dependency_versions(trees: list[Tree], parser=None) -> list[Tree]:
     parser, the original tokens kept in the result). A dependency node takes the label of the
     phrase of ``trees`` with exactly its span; nodes whose span is no phrase are unlabeled.
     """
-    from treernn.parsing import SpacyParser
-    from treernn.trees import unescape_token
-
     parser = parser or SpacyParser(one_tree_per_text=True)
     token_lists = [t.tokens() for t in trees]
     parsed = parser.parse([[unescape_token(tok) for tok in toks] for toks in token_lists])
@@ -127,13 +128,6 @@ def dependency_versions(trees: list[Tree], parser=None) -> list[Tree]:
 def cached_dependency_versions(trees: list[Tree], processes: int = 1) -> list[Tree]:
     """:func:`dependency_versions`, cached as JSON lines in the user cache directory (keyed
     by the sentences, their labels and the spaCy pipeline), since parsing takes minutes."""
-    import hashlib
-    import json
-
-    from treernn.corpora.sst import sst_cache_dir
-    from treernn.parsing import SpacyParser
-    from treernn.training.checkpoint import atomic_write_bytes
-
     parser = SpacyParser(one_tree_per_text=True, n_process=processes)  # nlp.pipe(n_process=...)
     meta = parser.nlp.meta
     key = hashlib.sha1(f"{meta.get('name')}-{meta.get('version')}".encode())
@@ -148,7 +142,7 @@ def cached_dependency_versions(trees: list[Tree], processes: int = 1) -> list[Tr
     out = dependency_versions(trees, parser)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(cache, "".join(json.dumps(t.to_dict()) + "\n" for t in out).encode())
+        storage.atomic_write_bytes(cache, "".join(json.dumps(t.to_dict()) + "\n" for t in out).encode())
     except (OSError, TreernnError):
         pass  # caching is an optimisation; an unwritable cache only costs time
     return out
@@ -167,8 +161,6 @@ def load_task(corpus: str, path: Optional[str] = None, classes: int = 5,
               neutral_phrases: bool = False, parse_processes: int = 1) -> Dataset:
     """The :class:`Dataset` of a corpus name (see the module docstring)."""
     if corpus == "sst":
-        from treernn.corpora import load_sst
-
         three_way = classes == 2 and neutral_phrases
         sst = load_sst(path, classes=5 if three_way else classes, skip_bad=skip_bad)
         names = (["very negative", "negative", "neutral", "positive", "very positive"]

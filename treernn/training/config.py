@@ -1,0 +1,253 @@
+"""One typed run configuration: ``[model]``, ``[trainer]``, ``[data]``, ``[run]``.
+
+The dataclasses are the single source of defaults: :class:`~treernn.models.config.ModelConfig`
+(``[model]``, less the fields derived from the data), :class:`~treernn.training.trainer.TrainConfig`
+(``[trainer]``), :class:`DataConfig` and :class:`RunSettings`. A TOML file and
+``--section.key value`` overrides are parsed once, at the edge, into a :class:`RunConfig`;
+typed values (TOML's, a preset's) are checked, never round-tripped through strings; text from
+the command line is converted to the field's type. Every bad setting is a
+:class:`~treernn.errors.ConfigError` reading ``<what>, got <value>; <how to fix>``.
+
+Why not spaCy's ``confection``: its configs describe registered functions and resolve
+``@``-references and interpolation, which treernn has no use for, and it would still need this
+module's per-field checks; four small dataclasses and ``typing.get_type_hints`` do the parsing.
+"""
+
+from __future__ import annotations
+
+import tomllib
+import typing
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Optional, Sequence, Union
+
+from treernn.errors import ConfigError
+from treernn.models.config import ModelConfig
+from treernn.training.trainer import TrainConfig
+
+CORPORA = ("sst", "ambiguity-arith", "ambiguity-attach", "tsv:DIR")
+
+
+@dataclass
+class DataConfig:
+    """Which corpus, and how to read it (``[data]``)."""
+
+    corpus: str = "sst"
+    path: Optional[str] = None
+    classes: int = 5
+    vectors: Optional[str] = None
+    lowercase: bool = False
+    min_freq: int = 1
+    skip_bad: bool = False
+    freeze_embeddings: bool = False
+    parse: str = "given"  # "given": the corpus trees; "spacy": spaCy dependency parses (SST)
+    # With vectors: words of the other splits that have a pretrained vector join the vocabulary
+    # (Tai et al.'s vocabulary covers all of SST). Only their tokens are read, never labels;
+    # they never occur in training, so they keep their pretrained vectors.
+    vocab_from_vectors: bool = True
+    # Binary SST: neutral phrases train a third class, as in Tai et al.'s code (false: unlabeled).
+    neutral_phrases: bool = True
+    # spaCy processes for re-parsing a corpus (data.parse = "spacy"): nlp.pipe(n_process=...).
+    parse_processes: int = 1
+
+    def check(self) -> None:
+        """Raise :class:`~treernn.errors.ConfigError` on the first bad setting."""
+        corpus = self.corpus
+        if not isinstance(corpus, str) or not (corpus in CORPORA[:3] or (corpus.startswith("tsv:") and len(corpus) > 4)):
+            raise ConfigError(f"data.corpus is not a known corpus, got {corpus!r}; use one of {', '.join(CORPORA)}")
+        if self.path is not None and not Path(self.path).is_dir():
+            raise ConfigError(f"data.path is not a directory, got {self.path!r}; give the folder that holds "
+                              f"the corpus files (SST: train.txt, dev.txt, test.txt)")
+        if corpus.startswith("tsv:") and not Path(corpus[4:]).is_dir():
+            raise ConfigError(f"data.corpus names no directory, got {corpus!r}; tsv:DIR needs a folder with "
+                              f"train.tsv, dev.tsv, test.tsv")
+        if self.classes not in (2, 5) or isinstance(self.classes, bool):
+            raise ConfigError(f"data.classes must be 5 (fine-grained) or 2 (binary), got {self.classes!r}; "
+                              f"SST has these two tasks")
+        if self.vectors is not None and not Path(self.vectors).is_file():
+            raise ConfigError(f"data.vectors is not a file, got {self.vectors!r}; give a GloVe or word2vec "
+                              f"text file (or leave it out for random vectors)")
+        if not isinstance(self.min_freq, int) or isinstance(self.min_freq, bool) or self.min_freq < 1:
+            raise ConfigError(f"data.min_freq must be an integer >= 1, got {self.min_freq!r}; 1 keeps every "
+                              f"training word")
+        if self.parse not in ("given", "spacy"):
+            raise ConfigError(f"data.parse must be given or spacy, got {self.parse!r}; given reads the corpus "
+                              f"trees, spacy re-parses SST sentences into dependency trees")
+        if self.parse == "spacy" and corpus != "sst":
+            raise ConfigError(f"data.parse = spacy is for the sst corpus, got corpus {corpus!r}; "
+                              f"use data.parse given")
+        if not isinstance(self.parse_processes, int) or isinstance(self.parse_processes, bool) \
+                or self.parse_processes < 1:
+            raise ConfigError(f"data.parse_processes must be an integer >= 1, got {self.parse_processes!r}; "
+                              f"the number of spaCy processes")
+        for name in ("lowercase", "skip_bad", "freeze_embeddings", "vocab_from_vectors", "neutral_phrases"):
+            _boolean("data", name, getattr(self, name))
+
+
+@dataclass
+class RunSettings:
+    """Where the run happens (``[run]``)."""
+
+    device: str = "auto"
+    distributed: bool = False
+
+    def check(self) -> None:
+        if not isinstance(self.device, str) or not (self.device in ("auto", "cpu", "cuda")
+                                                    or self.device.startswith("cuda:")):
+            raise ConfigError(f"run.device must be auto, cpu or cuda, got {self.device!r}; "
+                              f"e.g. --device cpu")
+        _boolean("run", "distributed", self.distributed)
+
+
+def _boolean(section: str, name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{section}.{name} must be true or false, got {value!r}; "
+                          f"write --{section}.{name} true or false")
+
+
+@dataclass
+class RunConfig:
+    """The whole configuration of a training run; ``asdict`` of it is saved in
+    ``config.json["resolved_config"]``."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    trainer: TrainConfig = field(default_factory=TrainConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    run: RunSettings = field(default_factory=RunSettings)
+
+    def check(self) -> None:
+        """Check every section (each raises :class:`~treernn.errors.ConfigError`)."""
+        self.model.check()
+        self.trainer.check()
+        self.data.check()
+        self.run.check()
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready sections; ``[model]`` without the fields derived from the data."""
+        out = asdict(self)
+        out["model"] = {k: out["model"][k] for k in ModelConfig.settings()}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "configuration") -> "RunConfig":
+        """A config from :meth:`to_dict`'s form (a saved ``resolved_config``), checked."""
+        config = cls()
+        for section, values in data.items():
+            for key, value in _section_items(section, values, source):
+                set_value(config, section, key, value, source)
+        config.check()
+        return config
+
+
+def settings() -> dict[str, list[str]]:
+    """Section -> the keys a user may set."""
+    return {"model": ModelConfig.settings(),
+            "trainer": [f.name for f in fields(TrainConfig)],
+            "data": [f.name for f in fields(DataConfig)],
+            "run": [f.name for f in fields(RunSettings)]}
+
+
+def _section_items(section: str, values: Any, source: str):
+    known = settings()
+    if section not in known or not isinstance(values, dict):
+        raise ConfigError(f"{source}: unknown section, got [{section}]; known: {', '.join(known)}")
+    return values.items()
+
+
+def _field_type(section: str, key: str) -> Any:
+    cls = {"model": ModelConfig, "trainer": TrainConfig, "data": DataConfig, "run": RunSettings}[section]
+    return typing.get_type_hints(cls)[key]
+
+
+def _parse_text(text: str, kind: Any, where: str) -> Any:
+    """``text`` from the command line as a value of type ``kind`` (bool, int, float, str,
+    Optional of those, list)."""
+    optional = typing.get_origin(kind) is Union and type(None) in typing.get_args(kind)
+    if optional:
+        if text.lower() in ("none", "null"):
+            return None
+        kind = next(a for a in typing.get_args(kind) if a is not type(None))
+    if kind is bool:
+        if text.lower() in ("true", "1", "yes"):
+            return True
+        if text.lower() in ("false", "0", "no"):
+            return False
+        raise ConfigError(f"{where} must be true or false, got {text!r}; write {where} true or false")
+    if kind is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(f"{where} must be an integer, got {text!r}; e.g. {where} 2") from None
+    if kind is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise ConfigError(f"{where} must be a number, got {text!r}; e.g. {where} 0.05") from None
+    if kind is str:
+        return text
+    raise ConfigError(f"{where} cannot be set from the command line, got {text!r}; set it in a TOML file")
+
+
+def _check_type(value: Any, kind: Any, where: str) -> Any:
+    """A typed value (TOML, JSON, a preset) checked against ``kind``; ints pass as floats."""
+    optional = typing.get_origin(kind) is Union and type(None) in typing.get_args(kind)
+    if value is None:
+        if optional:
+            return None
+        raise ConfigError(f"{where} cannot be none, got None; give a value")
+    if optional:
+        kind = next(a for a in typing.get_args(kind) if a is not type(None))
+    base = typing.get_origin(kind) or kind
+    if base is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if base is int and isinstance(value, bool) or not isinstance(value, base):
+        names = {bool: "true or false", int: "an integer", float: "a number", str: "a string", list: "a list"}
+        raise ConfigError(f"{where} must be {names.get(base, base.__name__)}, got {value!r}; "
+                          f"give {names.get(base, base.__name__)}")
+    return value
+
+
+def set_value(config: RunConfig, section: str, key: str, value: Any, source: str = "") -> None:
+    """Set ``section.key``: a str is parsed as command-line text into the field's type (a str
+    field takes it as it is); any other value is type-checked. An unknown key lists the
+    known ones."""
+    known = settings()
+    where = f"--{section}.{key}" if not source else f"{section}.{key}"
+    if section not in known or key not in known[section]:
+        listing = ", ".join(f"{s}.{k}" for s in known for k in known[s])
+        prefix = f"{source}: " if source else ""
+        raise ConfigError(f"{prefix}unknown setting, got {section}.{key}; known: {listing}")
+    kind = _field_type(section, key)
+    if isinstance(value, str) and not source:
+        value = _parse_text(value, kind, where)
+    else:
+        value = _check_type(value, kind, f"{source}: {where}" if source else where)
+    setattr(getattr(config, section), key, value)
+
+
+def resolve_config(file: Optional[str] = None, overrides: Sequence[tuple[str, Any]] = ()) -> RunConfig:
+    """Defaults, updated by a TOML file, then by ``("section.key", value)`` overrides (text
+    from the command line, or typed values), then checked.
+
+    Raises:
+        ConfigError: a missing or malformed file, an unknown section or key, a bad value.
+    """
+    config = RunConfig()
+    if file:
+        try:
+            with open(file, "rb") as fh:
+                loaded = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found, got {file!r}; give the path of a TOML file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read the config file, got {file!r}; {exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file} is not valid TOML, got {exc}; fix the file") from None
+        for section, values in loaded.items():
+            for key, value in _section_items(section, values, file):
+                set_value(config, section, key, value, source=file)
+    for dotted, value in overrides:
+        section, _, key = dotted.partition(".")
+        set_value(config, section, key, value)
+    config.check()
+    return config

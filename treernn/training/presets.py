@@ -1,0 +1,83 @@
+"""Experiment presets and published numbers, in one place (``treernn compare``).
+
+Each experiment model is a registered encoder with typed settings (``section.key`` -> value)
+applied over the defaults; an experiment's tasks add their own settings. Torch-free, so the
+command line can list the names without loading torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from treernn.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A model of an experiment: a registered encoder with its settings."""
+
+    encoder: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
+
+
+# SST settings after Tai et al. (2015), Table 1: hidden sizes chosen to match parameter counts.
+SST_PRESETS = {
+    "lstm": Preset("lstm", {"model.hidden_dim": 168}, "LSTM"),
+    "bilstm": Preset("bilstm", {"model.hidden_dim": 168}, "BiLSTM"),
+    "lstm-2layer": Preset("lstm", {"model.hidden_dim": 108, "model.layers": 2}, "2-layer LSTM"),
+    "bilstm-2layer": Preset("bilstm", {"model.hidden_dim": 108, "model.layers": 2}, "2-layer BiLSTM"),
+    "rnn": Preset("rnn", {"model.hidden_dim": 150}, "Recursive NN"),
+    # Socher et al.'s RNTN settings (d = 25, AdaGrad lr 0.01). AdaGrad moves each of the
+    # tensor's 4H^3 entries by about lr per step however small its gradient; at H = 50 and lr
+    # 0.05 that noise saturated every root (23% dev accuracy, measured), at H = 25, lr 0.01 it learns.
+    "rntn": Preset("rntn", {"model.hidden_dim": 25, "trainer.lr": 0.01}, "RNTN"),
+    "child-sum-tree-lstm": Preset("child-sum-tree-lstm", {"model.hidden_dim": 168, "data.parse": "spacy"},
+                                  "Dependency Tree-LSTM (Child-Sum, spaCy parses)"),
+    "tree-lstm": Preset("tree-lstm", {"model.hidden_dim": 150}, "Constituency Tree-LSTM (N-ary)"),
+}
+
+# Published test accuracy (fine-grained, binary): Tai et al. 2015 Table 2; Socher et al. 2013.
+PUBLISHED = {
+    "lstm": (46.4, 84.9), "bilstm": (49.1, 87.5), "lstm-2layer": (46.0, 86.3),
+    "bilstm-2layer": (48.5, 87.2), "rnn": (43.2, 82.4), "rntn": (45.7, 85.4),
+    "child-sum-tree-lstm": (48.4, 85.7), "tree-lstm": (51.0, 88.0),
+}
+
+AMBIGUITY_PRESETS = {
+    "tree-lstm": Preset("tree-lstm", {}, "Tree-LSTM (N-ary)"),
+    "child-sum-tree-lstm": Preset("child-sum-tree-lstm", {}, "Child-Sum Tree-LSTM"),
+    "rnn": Preset("rnn", {}, "Recursive NN"),
+    # Adam at 0.01 moves every entry of the tensor by ~0.01 a step: the RNTN then stays at
+    # chance on attach (52%, measured); at 0.001 it learns it (100% dev).
+    "rntn": Preset("rntn", {"trainer.lr": 0.001}, "RNTN"),
+    "lstm": Preset("lstm", {}, "LSTM"),
+    "bilstm": Preset("bilstm", {}, "BiLSTM"),
+    "gru": Preset("gru", {}, "GRU"),
+    "elman": Preset("elman", {}, "Elman RNN"),
+}
+AMBIGUITY_DEFAULTS = {"model.input_dim": 50, "model.hidden_dim": 50, "model.dropout": 0.0,
+                      "trainer.embedding_optimizer": "same",
+                      "trainer.optimizer": "adam", "trainer.lr": 0.01, "trainer.epochs": 8,
+                      "trainer.patience": 3, "trainer.batch_size": 25}
+
+EXPERIMENTS = {"sst": SST_PRESETS, "ambiguity": AMBIGUITY_PRESETS}
+
+
+def presets(experiment: str) -> dict[str, Preset]:
+    """The models of ``experiment``; an unknown one lists the known ones."""
+    try:
+        return EXPERIMENTS[experiment]
+    except KeyError:
+        raise ConfigError(f"unknown experiment, got {experiment!r}; use one of {', '.join(EXPERIMENTS)}") from None
+
+
+def experiment_tasks(experiment: str, data_path: Optional[str], vectors: Optional[str]) -> list[tuple[str, dict]]:
+    """(task name, settings) of an experiment."""
+    presets(experiment)
+    if experiment == "sst":
+        base = {"data.corpus": "sst", "data.path": data_path, "data.vectors": vectors}
+        return [("fine", {**base, "data.classes": 5}), ("binary", {**base, "data.classes": 2})]
+    return [("arith", {"data.corpus": "ambiguity-arith", "data.path": data_path, **AMBIGUITY_DEFAULTS}),
+            ("attach", {"data.corpus": "ambiguity-attach", "data.path": data_path, **AMBIGUITY_DEFAULTS})]
