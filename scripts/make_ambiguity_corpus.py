@@ -29,7 +29,7 @@ Speed: the parses of a sentence depend only on its sequence of parts of speech w
 has exactly one part of speech and appears only in a rule ``X -> 'word'`` (true of both
 grammars). :class:`ParseCache` therefore chart-parses one sentence per part-of-speech pattern
 with :class:`treernn.parsing.CFGParser` and puts the words of every other sentence with that
-pattern into copies of its trees; tests/test_ambiguity_corpus.py checks the result against
+pattern into copies of its trees; tests/corpora/test_ambiguity_corpus.py checks the result against
 parsing each sentence directly.
 """
 

@@ -15,7 +15,7 @@ from typing import Any, Optional, Union
 
 import torch
 
-from treernn.errors import DGLUnavailableError, TreernnError
+from treernn.errors import DGLUnavailableError
 
 
 def _alias_setuptools_extern() -> None:

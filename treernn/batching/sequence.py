@@ -13,7 +13,7 @@ from typing import Optional, Sequence, Union
 
 import torch
 
-from treernn.errors import SequenceBatchError, TreernnError
+from treernn.errors import SequenceBatchError
 from treernn.trees.tree import Tree
 from treernn.vocab import Vocab
 

@@ -20,7 +20,7 @@ from typing import Callable, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from treernn.errors import TreeBatchError, TreernnError
+from treernn.errors import TreeBatchError
 from treernn.trees.tree import Label, Tree
 from treernn.vocab import Vocab
 

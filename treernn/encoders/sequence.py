@@ -14,7 +14,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from treernn.batching.sequence import SequenceBatch
 from treernn.encoders.base import Encoder, EncoderOutput
-from treernn.errors import EncoderError, TreernnError
+from treernn.errors import EncoderError
 from treernn.nn.chain import EchoStateNetwork, JordanRNN, LeakyRNN, PeepholeLSTM
 
 

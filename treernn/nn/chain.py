@@ -31,7 +31,7 @@ from typing import Callable, Optional, Sequence, Union
 import torch
 from torch import Tensor, nn
 
-from treernn.errors import ChainError, TreernnError
+from treernn.errors import ChainError
 
 State = Union[Tensor, tuple[Tensor, ...]]
 

@@ -20,7 +20,7 @@ from typing import Optional
 
 import torch
 
-from treernn.errors import DistributedError, TreernnError
+from treernn.errors import DistributedError
 
 
 @dataclass(frozen=True)

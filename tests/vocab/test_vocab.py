@@ -13,7 +13,7 @@ from treernn.corpora import read_treebank
 from treernn.errors import VocabError
 from treernn.vocab import PAD, UNK, VectorCoverage, Vocab, load_vectors
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = Path(__file__).resolve().parents[3] / "shared"
 SST_TRAIN = SHARED / "corpora" / "sst" / "train.txt"
 GLOVE = SHARED / "vectors" / "glove.6B.50d.sst.txt"
 SPACY = SHARED / "vectors" / "spacy-md.300d.sst.txt"

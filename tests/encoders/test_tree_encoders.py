@@ -24,8 +24,7 @@ from treernn.nn.tree_cells import (
     RNTNCell,
 )
 from cases import BINARY_CELLS, CASES, VOCAB, cases_for
-from treernn.trees import Tree, binarize, from_ptb, right_branching_tree
-from treernn.vocab import Vocab
+from treernn.trees import Tree, binarize, right_branching_tree
 
 CELLS = ["nary-tree-lstm", "child-sum-tree-lstm", "rnn", "rntn"]
 # "native-autograd": the native traversal with autograd per level instead of the cell's kernel

@@ -28,7 +28,7 @@ from treernn.corpora import (
 from treernn.errors import CorpusError, TreeSyntaxError
 from treernn.trees import Tree, from_ptb
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = Path(__file__).resolve().parents[3] / "shared"
 SST_DIR = SHARED / "corpora" / "sst"
 
 TINY = {
@@ -520,6 +520,6 @@ def test_import_corpora_does_not_import_torch_dgl_or_spacy():
         "heavy = [m for m in ('torch', 'dgl', 'spacy') if m in sys.modules]; "
         "assert not heavy, heavy"
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
