@@ -261,6 +261,39 @@ class VectorCoverage:
         return text
 
 
+@dataclass(frozen=True)
+class VectorFileInfo:
+    """What a vector file says about itself (:func:`vector_file_info`).
+
+    Attributes:
+        dim: the vector size (from a word2vec header or the first vector).
+        lowercase_only: no word of the file has an uppercase letter (GloVe 6B): a vocabulary
+            for it should be lowercased, or every capitalised word misses its vector.
+    """
+
+    dim: int
+    lowercase_only: bool
+
+
+def vector_file_info(path: Union[str, "os.PathLike[str]"]) -> VectorFileInfo:
+    """The size of a GloVe or word2vec text file's vectors and whether its words are all
+    lowercase. Streams the file until a word with an uppercase letter shows (at once for a
+    cased file); numbers are not parsed.
+
+    Raises:
+        VocabError: as :func:`load_vectors` (missing file, bad lines, no vectors).
+    """
+    state = _VectorFile(str(path), None)
+    lowercase_only = True
+    for _, word, _ in _vector_lines(Path(path), state):
+        if word != word.lower():
+            lowercase_only = False
+            break
+    if state.dim is None:
+        raise VocabError(f"{path}: no vectors")
+    return VectorFileInfo(state.dim, lowercase_only)
+
+
 def load_vectors(
     path: Union[str, "os.PathLike[str]"],
     vocab: Vocab,

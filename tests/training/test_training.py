@@ -279,3 +279,34 @@ def test_same_seed_same_metrics_twice(tiny_corpus, tmp_path):
     for r in (a, b):
         r.pop("train_seconds")
     assert a == b
+
+
+def test_vectors_set_the_input_size_and_lowercasing_unless_given(tiny_corpus, tmp_path, capsys):
+    """--vectors alone: E from the file, the vocabulary lowercased for a lowercase-only file
+    (GloVe 6B); an explicit E that differs is one line naming both sizes; an explicit
+    --data.lowercase false is kept."""
+    from treernn.corpora import write_labeled_trees
+
+    cased = [("pos", from_ptb("(S (NP (D A) (N Film)) (VP (V was) (A good)))")),
+             ("neg", from_ptb("(S (NP (D The) (N plot)) (VP (V is) (A awful)))"))]
+    for split in ("train", "dev", "test"):
+        write_labeled_trees(tiny_corpus / f"{split}.tsv", cased)
+    vectors = tmp_path / "glove-like.txt"  # lowercase words only, 6-d
+    words = ["a", "film", "was", "good", "the", "plot", "is", "awful"]
+    vectors.write_text("".join(f"{w} " + " ".join(f"{i * 0.01 + j * 0.001:.3f}" for j in range(6)) + "\n"
+                               for i, w in enumerate(words)))
+    base = ["train", "--model", "tree-lstm", "--corpus", f"tsv:{tiny_corpus}", "--epochs", "1", "--device", "cpu",
+            "--model.hidden_dim", "4", "--trainer.progress", "false", "--vectors", str(vectors)]
+    assert main(base + ["--out", str(tmp_path / "auto")]) == 0
+    model, saved = load_model_dir(tmp_path / "auto")
+    assert model.config.input_dim == 6 and model.encoder.embedding.weight.shape[1] == 6
+    assert model.vocab.lowercase and "film" in model.vocab.stoi and "Film" not in model.vocab.stoi
+    assert saved["resolved_config"]["model"]["input_dim"] is None  # "from the file", as the user left it
+    capsys.readouterr()
+
+    assert main(base + ["--out", str(tmp_path / "clash"), "--model.input_dim", "300"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "got 300 for 6-d vectors" in err and str(vectors) in err
+
+    assert main(base + ["--out", str(tmp_path / "cased"), "--data.lowercase", "false"]) == 0
+    assert "Film" in load_model_dir(tmp_path / "cased")[0].vocab.stoi

@@ -25,7 +25,7 @@ Model = Union[TreeClassifier, SequenceClassifier]
 def build_model(config: ModelConfig, vocab: Optional[Vocab] = None) -> Model:
     """A classifier for ``config`` (checked first), holding ``config`` and ``vocab``."""
     config.check()
-    encoder = build_encoder(config.encoder, config.vocab_size, config.input_dim, config.hidden_dim,
+    encoder = build_encoder(config.encoder, config.vocab_size, config.embedding_dim, config.hidden_dim,
                             **config.encoder_options())
     if get_preset(config.encoder).kind == "tree":
         return TreeClassifier(encoder, config.num_classes, config.dropout, config.loss_on,

@@ -20,6 +20,9 @@ _DERIVED = {"derived": True}
 #: None means "the preset's or the builder's default".
 ENCODER_OPTIONS = ("backend", "layers", "bidirectional", "pooling", "context_dim")
 
+#: E when ``input_dim`` is not set and no vectors file says it.
+DEFAULT_INPUT_DIM = 300
+
 
 @dataclass
 class ModelConfig:
@@ -27,7 +30,8 @@ class ModelConfig:
 
     Attributes:
         encoder: a registered name (:data:`treernn.encoders.presets.ENCODERS`).
-        input_dim, hidden_dim: E and H.
+        input_dim, hidden_dim: E and H. ``input_dim`` None: the size of the training run's
+            vectors file, else :data:`DEFAULT_INPUT_DIM`.
         dropout: before the softmax; sequence encoders that take it also between layers.
         loss_on, loss_reduction: see :class:`~treernn.models.classifier.TreeClassifier`.
         backend: tree encoders: ``native`` (default) or ``dgl``.
@@ -38,7 +42,7 @@ class ModelConfig:
 
     encoder: str = "tree-lstm"
     vocab_size: int = field(default=2, metadata=_DERIVED)
-    input_dim: int = 300
+    input_dim: Optional[int] = None  # None: the vectors file's size, else DEFAULT_INPUT_DIM
     hidden_dim: int = 150
     num_classes: int = field(default=5, metadata=_DERIVED)
     dropout: float = 0.5
@@ -74,6 +78,11 @@ class ModelConfig:
             pass  # reported by check()
         return cls(**data)
 
+    @property
+    def embedding_dim(self) -> int:
+        """E: ``input_dim``, or :data:`DEFAULT_INPUT_DIM` when it is not set."""
+        return self.input_dim if self.input_dim is not None else DEFAULT_INPUT_DIM
+
     def encoder_options(self) -> dict[str, Any]:
         """The builder options this config sets (None: not set), ``dropout`` included where the
         encoder's builder takes it."""
@@ -91,6 +100,8 @@ class ModelConfig:
             raise ConfigError(f"model.encoder: {exc}") from None
         for name in ("input_dim", "hidden_dim"):
             value = getattr(self, name)
+            if value is None and name == "input_dim":
+                continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"model.{name} must be a positive integer, got {value!r}; "
                                   f"set --model.{name} to 1 or more")

@@ -36,7 +36,7 @@ class DataConfig:
     path: Optional[str] = None
     classes: int = 5
     vectors: Optional[str] = None
-    lowercase: bool = False
+    lowercase: Optional[bool] = None  # None: true when the vectors file's words are all lowercase
     min_freq: int = 1
     skip_bad: bool = False
     freeze_embeddings: bool = False
@@ -80,7 +80,9 @@ class DataConfig:
                 or self.parse_processes < 1:
             raise ConfigError(f"data.parse_processes must be an integer >= 1, got {self.parse_processes!r}; "
                               f"the number of spaCy processes")
-        for name in ("lowercase", "skip_bad", "freeze_embeddings", "vocab_from_vectors", "neutral_phrases"):
+        if self.lowercase is not None:
+            _boolean("data", "lowercase", self.lowercase)
+        for name in ("skip_bad", "freeze_embeddings", "vocab_from_vectors", "neutral_phrases"):
             _boolean("data", name, getattr(self, name))
 
 

@@ -22,7 +22,7 @@ from treernn.training import distributed
 from treernn.training.config import DataConfig, RunConfig
 from treernn.training.trainer import Trainer, seed_everything
 from treernn.trees import Tree
-from treernn.vocab import Vocab, load_vectors
+from treernn.vocab import Vocab, load_vectors, vector_file_info
 
 
 # ---------------------------------------------------------------------------------- metrics
@@ -119,13 +119,33 @@ def train(config: Optional[RunConfig], out_dir: Path, resume: bool = False,
         distributed.cleanup(context)
 
 
+def embedding_settings(config: RunConfig) -> tuple[int, bool]:
+    """(E, lowercase) of a run: each as set, else from the vectors file (its size; lowercase
+    when its words are all lowercase, as GloVe 6B's), else 300 and false.
+
+    Raises:
+        ConfigError: ``model.input_dim`` set to another size than the vectors file's.
+        VocabError: an unreadable vectors file.
+    """
+    dim, lowercase = config.model.input_dim, config.data.lowercase
+    if not config.data.vectors:
+        return config.model.embedding_dim, bool(lowercase)
+    info = vector_file_info(config.data.vectors)
+    if dim is not None and dim != info.dim:
+        raise ConfigError(f"model.input_dim does not fit the vectors, got {dim} for {info.dim}-d vectors in "
+                          f"{config.data.vectors}; leave --model.input_dim out (it follows the file) or "
+                          f"set it to {info.dim}")
+    return info.dim, info.lowercase_only if lowercase is None else lowercase
+
+
 def _train(config: RunConfig, device, out_dir, resume, log, context) -> dict:
     data_cfg, train_cfg = config.data, config.trainer
     seed_everything(train_cfg.seed)
+    input_dim, lowercase = embedding_settings(config)
     dataset = load_data(data_cfg)
     splits = prepare_data(dataset, config.model.encoder)
     vocab = Vocab.build((t.tokens() for t in splits["train"]), min_freq=data_cfg.min_freq,
-                        lowercase=data_cfg.lowercase)
+                        lowercase=lowercase)
     coverage, vectors = None, None
     if data_cfg.vectors:
         train_size = len(vocab)
@@ -135,7 +155,7 @@ def _train(config: RunConfig, device, out_dir, resume, log, context) -> dict:
                     for tree in trees:
                         for token in tree.tokens():
                             vocab.add(token)
-        vectors, coverage = load_vectors(data_cfg.vectors, vocab, config.model.input_dim,
+        vectors, coverage = load_vectors(data_cfg.vectors, vocab, input_dim,
                                          seed=train_cfg.seed)
         if len(vocab) > train_size:  # keep the other splits' words that have a vector
             keep = list(range(train_size)) + [i for i in range(train_size, len(vocab)) if i in coverage.found_ids]
@@ -144,8 +164,8 @@ def _train(config: RunConfig, device, out_dir, resume, log, context) -> dict:
             vectors = vectors[keep]
             log(f"{len(keep) - train_size:,} words of dev/test with a pretrained vector join the vocabulary")
         log(str(coverage))
-    model_cfg = ModelConfig(**{k: getattr(config.model, k) for k in ModelConfig.settings()},
-                            vocab_size=len(vocab), num_classes=dataset.num_classes,
+    settings = {k: getattr(config.model, k) for k in ModelConfig.settings()}
+    model_cfg = ModelConfig(**{**settings, "input_dim": input_dim}, vocab_size=len(vocab), num_classes=dataset.num_classes,
                             label_names=dataset.label_names, sentence_classes=dataset.sentence_classes)
     model = build_model(model_cfg, vocab)
     if vectors is not None:
