@@ -310,3 +310,23 @@ def test_vectors_set_the_input_size_and_lowercasing_unless_given(tiny_corpus, tm
 
     assert main(base + ["--out", str(tmp_path / "cased"), "--data.lowercase", "false"]) == 0
     assert "Film" in load_model_dir(tmp_path / "cased")[0].vocab.stoi
+
+
+def test_a_directory_written_before_the_encoder_options_still_loads(tiny_corpus, tmp_path, capsys):
+    """Earlier treernn wrote ``backend: "native"`` for every encoder and no layers / pooling /
+    bidirectional / context_dim keys: such an LSTM directory still loads, evaluates, resumes."""
+    out = tmp_path / "old-lstm"
+    train(_config(tiny_corpus, "bilstm", epochs=1), out, log=lambda m: None)
+    saved = json.loads((out / "config.json").read_text())
+    for section in (saved["model"], saved["resolved_config"]["model"]):
+        for key in ("layers", "bidirectional", "pooling", "context_dim"):
+            section.pop(key)
+        section["backend"] = "native"
+        section["input_dim"] = 8
+    (out / "config.json").write_text(json.dumps(saved))
+    model, _ = load_model_dir(out)
+    assert model.config.backend is None and model.encoder.bidirectional
+    assert main(["evaluate", str(out), "--device", "cpu"]) == 0
+    saved["resolved_config"]["trainer"]["epochs"] = 2
+    (out / "config.json").write_text(json.dumps(saved))
+    assert main(["train", "--resume", str(out)]) == 0

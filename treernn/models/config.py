@@ -24,6 +24,19 @@ ENCODER_OPTIONS = ("backend", "layers", "bidirectional", "pooling", "context_dim
 DEFAULT_INPUT_DIM = 300
 
 
+def upgrade_model_dict(data: dict) -> dict:
+    """A ``[model]`` dict as saved by an earlier treernn, in today's terms: directories
+    written before the encoder options existed stored ``backend: "native"`` for every encoder,
+    which for a sequence encoder means "not set"."""
+    data = dict(data)
+    try:
+        if data.get("backend") == "native" and get_preset(data.get("encoder", "tree-lstm")).kind != "tree":
+            data["backend"] = None
+    except UnknownEncoderError:
+        pass  # reported by check()
+    return data
+
+
 @dataclass
 class ModelConfig:
     """What is needed to rebuild a model (saved as ``config.json["model"]``).
@@ -63,20 +76,13 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "config") -> "ModelConfig":
-        """A config from ``config.json["model"]``; unknown keys are an error that lists the
-        known ones. Directories written before the encoder options existed stored
-        ``backend: "native"`` for every encoder: for a sequence encoder that means "not set"."""
+        """A config from ``config.json["model"]`` (:func:`upgrade_model_dict` applied);
+        unknown keys are an error that lists the known ones."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"{source}: unknown model settings, got {unknown}; known: {sorted(known)}")
-        data = dict(data)
-        try:
-            if data.get("backend") == "native" and get_preset(data.get("encoder", cls.encoder)).kind != "tree":
-                data["backend"] = None
-        except UnknownEncoderError:
-            pass  # reported by check()
-        return cls(**data)
+        return cls(**upgrade_model_dict(data))
 
     @property
     def embedding_dim(self) -> int:

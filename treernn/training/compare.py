@@ -19,8 +19,10 @@ from treernn.training.presets import PUBLISHED, experiment_tasks, presets as exp
 from treernn.training.run import train
 
 
-def _mean_std(values: Sequence[float]) -> tuple[float, float]:
-    return (statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0)
+def _mean_std(values: Sequence[float]) -> tuple[float, float, float, float]:
+    """(mean, std, min, max) over seeds."""
+    return (statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0,
+            min(values), max(values))
 
 
 def compare(experiment: str, models: Optional[Sequence[str]] = None, seeds: int = 1,
@@ -48,7 +50,7 @@ def compare(experiment: str, models: Optional[Sequence[str]] = None, seeds: int 
             for seed in range(seeds):
                 settings = {**task_settings, "model.encoder": presets[name].encoder, **presets[name].settings,
                             "trainer.seed": seed, "trainer.progress": False}
-                pairs = [(k, v) for k, v in settings.items() if v is not None]
+                pairs = list(settings.items())  # None is a value too (no patience, no path)
                 configs[(task, name, seed)] = resolve_config(None, pairs + list(overrides))
     out = Path(out)
     results: dict = {"experiment": experiment, "seeds": seeds, "runs": {}}
@@ -94,13 +96,15 @@ def _summarise(results: dict, tasks, models) -> dict:
 
 
 def _fmt(ms) -> str:
-    return f"{ms[0]:.1f} ± {ms[1]:.1f}"
+    """``mean ± std``, with ``(min-max)`` over several seeds."""
+    text = f"{ms[0]:.1f} ± {ms[1]:.1f}"
+    return text + f" ({ms[2]:.1f}-{ms[3]:.1f})" if len(ms) > 2 and ms[2] != ms[3] else text
 
 
 def _markdown(experiment: str, table: dict, models, presets, seeds: int) -> str:
     lines = []
     if experiment == "sst":
-        lines += [f"Test accuracy (%), mean ± std over {seeds} seed(s); published numbers from Tai et al. "
+        lines += [f"Test accuracy (%), mean ± std (min-max) over {seeds} seed(s); published numbers from Tai et al. "
                   "(2015) and Socher et al. (2013).", "",
                   "| model | fine-grained | binary | published fine | published binary | params (fine) | s/run |",
                   "|---|---|---|---|---|---|---|"]
@@ -111,7 +115,7 @@ def _markdown(experiment: str, table: dict, models, presets, seeds: int) -> str:
                          f"{pub[0]} | {pub[1]} | {fine['parameters']:,} | "
                          f"{fine['train_seconds'] + binary['train_seconds']:.0f} |")
     else:
-        lines += [f"Test accuracy (%), mean ± std over {seeds} seed(s): all test items / ambiguous items only.", "",
+        lines += [f"Test accuracy (%), mean ± std (min-max) over {seeds} seed(s): all test items / ambiguous items only.", "",
                   "| model | arith all | arith ambiguous | arith 5-6 ops | attach all | attach ambiguous |",
                   "|---|---|---|---|---|---|"]
         for name in models:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
 from treernn.errors import ConfigError
-from treernn.models.config import ModelConfig
+from treernn.models.config import ModelConfig, upgrade_model_dict
 from treernn.training.trainer import TrainConfig
 
 CORPORA = ("sst", "ambiguity-arith", "ambiguity-attach", "tsv:DIR")
@@ -134,6 +134,7 @@ class RunConfig:
     def from_dict(cls, data: dict, source: str = "configuration") -> "RunConfig":
         """A config from :meth:`to_dict`'s form (a saved ``resolved_config``), checked."""
         config = cls()
+        data = {**data, "model": upgrade_model_dict(data.get("model", {}))}
         for section, values in data.items():
             for key, value in _section_items(section, values, source):
                 set_value(config, section, key, value, source)

@@ -57,10 +57,15 @@ AMBIGUITY_PRESETS = {
     "gru": Preset("gru", {}, "GRU"),
     "elman": Preset("elman", {}, "Elman RNN"),
 }
-AMBIGUITY_DEFAULTS = {"model.input_dim": 50, "model.hidden_dim": 50, "model.dropout": 0.0,
-                      "trainer.embedding_optimizer": "same",
-                      "trainer.optimizer": "adam", "trainer.lr": 0.01, "trainer.epochs": 8,
-                      "trainer.patience": 3, "trainer.batch_size": 25}
+# The ambiguity recipe, chosen from dev curves (README, "Ambiguous parses"). The word
+# embeddings are updated by plain SGD at 0.1 (the default), not by Adam with the rest: with
+# Adam on the embeddings (the earlier recipe) the Tree-LSTM memorised arith's training set
+# (train 97%, dev 30-34%, measured on seeds 0 and 1) on some machines and seeds; with SGD on
+# them it reached 99.8-100% dev by epoch 3-5 on the same seeds. Dropout 0.5 (the default), 10
+# epochs, no early stopping, the best epoch on dev.
+AMBIGUITY_DEFAULTS = {"model.input_dim": 50, "model.hidden_dim": 50,
+                      "trainer.optimizer": "adam", "trainer.lr": 0.01, "trainer.epochs": 10,
+                      "trainer.patience": None, "trainer.batch_size": 25}
 
 EXPERIMENTS = {"sst": SST_PRESETS, "ambiguity": AMBIGUITY_PRESETS}
 
