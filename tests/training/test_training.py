@@ -310,6 +310,8 @@ def test_vectors_set_the_input_size_and_lowercasing_unless_given(tiny_corpus, tm
 
     assert main(base + ["--out", str(tmp_path / "cased"), "--data.lowercase", "false"]) == 0
     assert "Film" in load_model_dir(tmp_path / "cased")[0].vocab.stoi
+    vectors.unlink()  # evaluation needs the corpus, not the vectors the model was trained from
+    assert main(["evaluate", str(tmp_path / "auto"), "--device", "cpu"]) == 0
 
 
 def test_a_directory_written_before_the_encoder_options_still_loads(tiny_corpus, tmp_path, capsys):

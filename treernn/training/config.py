@@ -50,21 +50,22 @@ class DataConfig:
     # spaCy processes for re-parsing a corpus (data.parse = "spacy"): nlp.pipe(n_process=...).
     parse_processes: int = 1
 
-    def check(self) -> None:
-        """Raise :class:`~treernn.errors.ConfigError` on the first bad setting."""
+    def check(self, files: bool = True) -> None:
+        """Raise :class:`~treernn.errors.ConfigError` on the first bad setting; with ``files``,
+        also when ``path``, a ``tsv:DIR`` corpus or ``vectors`` does not exist."""
         corpus = self.corpus
         if not isinstance(corpus, str) or not (corpus in CORPORA[:3] or (corpus.startswith("tsv:") and len(corpus) > 4)):
             raise ConfigError(f"data.corpus is not a known corpus, got {corpus!r}; use one of {', '.join(CORPORA)}")
-        if self.path is not None and not Path(self.path).is_dir():
+        if files and self.path is not None and not Path(self.path).is_dir():
             raise ConfigError(f"data.path is not a directory, got {self.path!r}; give the folder that holds "
                               f"the corpus files (SST: train.txt, dev.txt, test.txt)")
-        if corpus.startswith("tsv:") and not Path(corpus[4:]).is_dir():
+        if files and corpus.startswith("tsv:") and not Path(corpus[4:]).is_dir():
             raise ConfigError(f"data.corpus names no directory, got {corpus!r}; tsv:DIR needs a folder with "
                               f"train.tsv, dev.tsv, test.tsv")
         if self.classes not in (2, 5) or isinstance(self.classes, bool):
             raise ConfigError(f"data.classes must be 5 (fine-grained) or 2 (binary), got {self.classes!r}; "
                               f"SST has these two tasks")
-        if self.vectors is not None and not Path(self.vectors).is_file():
+        if files and self.vectors is not None and not Path(self.vectors).is_file():
             raise ConfigError(f"data.vectors is not a file, got {self.vectors!r}; give a GloVe or word2vec "
                               f"text file (or leave it out for random vectors)")
         if not isinstance(self.min_freq, int) or isinstance(self.min_freq, bool) or self.min_freq < 1:
@@ -117,11 +118,12 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     run: RunSettings = field(default_factory=RunSettings)
 
-    def check(self) -> None:
-        """Check every section (each raises :class:`~treernn.errors.ConfigError`)."""
+    def check(self, files: bool = True) -> None:
+        """Check every section (each raises :class:`~treernn.errors.ConfigError`); ``files``:
+        see :meth:`DataConfig.check`."""
         self.model.check()
         self.trainer.check()
-        self.data.check()
+        self.data.check(files)
         self.run.check()
 
     def to_dict(self) -> dict:
@@ -131,14 +133,15 @@ class RunConfig:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict, source: str = "configuration") -> "RunConfig":
-        """A config from :meth:`to_dict`'s form (a saved ``resolved_config``), checked."""
+    def from_dict(cls, data: dict, source: str = "configuration", files: bool = True) -> "RunConfig":
+        """A config from :meth:`to_dict`'s form (a saved ``resolved_config``), checked
+        (``files=False``: without looking for the data files, e.g. to evaluate elsewhere)."""
         config = cls()
         data = {**data, "model": upgrade_model_dict(data.get("model", {}))}
         for section, values in data.items():
             for key, value in _section_items(section, values, source):
                 set_value(config, section, key, value, source)
-        config.check()
+        config.check(files)
         return config
 
 

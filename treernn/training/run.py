@@ -209,7 +209,7 @@ def evaluate_dir(directory: Path, corpus: Optional[str] = None, split: str = "te
     dev = pick_device(device)
     model, saved = load_model_dir(directory, dev)
     resolved = saved.get("resolved_config")
-    data = RunConfig.from_dict(resolved, str(Path(directory) / CONFIG)).data if resolved else DataConfig()
+    data = RunConfig.from_dict(resolved, str(Path(directory) / CONFIG), files=False).data if resolved else DataConfig()
     if corpus is None and not resolved:
         raise ConfigError(f"{directory} does not say its corpus, got no resolved_config; pass --corpus")
     dataset = load_data(data, corpus, path)
