@@ -20,7 +20,7 @@ from treernn.encoders.tree import BACKENDS, TreeEncoder
 from treernn.errors import ConfigError, UnknownEncoderError
 
 __all__ = ["BUILDERS", "ENCODERS", "Option", "Preset", "UnknownEncoderError", "build_encoder",
-           "check_options", "get_preset", "get_spec"]
+           "check_options", "get_preset"]
 
 
 @dataclass(frozen=True)
@@ -109,10 +109,6 @@ BUILDERS: dict[str, Builder] = {
     }),
 }
 
-
-def get_spec(name: str) -> Preset:
-    """The registry entry of ``name`` (:func:`~treernn.encoders.presets.get_preset`)."""
-    return get_preset(name)
 
 
 def check_options(name: str, options: dict[str, Any], where: str = "model") -> dict[str, Any]:

@@ -16,9 +16,10 @@ from treernn.errors import ConfigError, UnknownEncoderError
 
 _DERIVED = {"derived": True}
 
-#: ModelConfig fields that are builder options (see :data:`treernn.encoders.registry.BUILDERS`);
-#: None means "the preset's or the builder's default".
-ENCODER_OPTIONS = ("backend", "layers", "bidirectional", "pooling", "context_dim")
+#: ModelConfig fields that are builder options: every option of
+#: :data:`treernn.encoders.registry.BUILDERS` but ``dropout``, which is the model's own setting
+#: (passed on to the builders that take it). None means "the preset's or the builder's default".
+ENCODER_OPTIONS = tuple(sorted({key for b in BUILDERS.values() for key in b.options} - {"dropout"}))
 
 #: E when ``input_dim`` is not set and no vectors file says it.
 DEFAULT_INPUT_DIM = 300

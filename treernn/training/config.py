@@ -145,12 +145,14 @@ class RunConfig:
         return config
 
 
+#: Section -> the dataclass that holds it (and its defaults).
+SECTIONS = {"model": ModelConfig, "trainer": TrainConfig, "data": DataConfig, "run": RunSettings}
+
+
 def settings() -> dict[str, list[str]]:
-    """Section -> the keys a user may set."""
-    return {"model": ModelConfig.settings(),
-            "trainer": [f.name for f in fields(TrainConfig)],
-            "data": [f.name for f in fields(DataConfig)],
-            "run": [f.name for f in fields(RunSettings)]}
+    """Section -> the keys a user may set (``[model]`` less the fields derived from the data)."""
+    return {name: cls.settings() if cls is ModelConfig else [f.name for f in fields(cls)]
+            for name, cls in SECTIONS.items()}
 
 
 def _section_items(section: str, values: Any, source: str):
@@ -161,8 +163,7 @@ def _section_items(section: str, values: Any, source: str):
 
 
 def _field_type(section: str, key: str) -> Any:
-    cls = {"model": ModelConfig, "trainer": TrainConfig, "data": DataConfig, "run": RunSettings}[section]
-    return typing.get_type_hints(cls)[key]
+    return typing.get_type_hints(SECTIONS[section])[key]
 
 
 def _parse_text(text: str, kind: Any, where: str) -> Any:
