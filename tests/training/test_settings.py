@@ -37,6 +37,7 @@ BAD: dict[str, tuple[object, str]] = {
     "trainer.clip_norm": (0.0, "tree-lstm"),
     "trainer.epochs": (0, "tree-lstm"),
     "trainer.batch_size": (0, "tree-lstm"),
+    "trainer.batch_tokens": (0, "tree-lstm"),
     "trainer.patience": (0, "tree-lstm"),
     "trainer.lr_decay": (1.5, "tree-lstm"),
     "trainer.seed": (-1, "tree-lstm"),
@@ -56,6 +57,7 @@ BAD: dict[str, tuple[object, str]] = {
     "data.vocab_from_vectors": ("maybe", "tree-lstm"),
     "data.neutral_phrases": ("maybe", "tree-lstm"),
     "data.parse_processes": (0, "tree-lstm"),
+    "data.phrases": ("maybe", "lstm"),
     "run.device": ("gpu", "tree-lstm"),
     "run.distributed": ("maybe", "tree-lstm"),
 }

@@ -72,8 +72,8 @@ class SequenceBatch:
 
 
 def _sentence_tokens(sentence: Union[Sequence[str], Tree], b: int) -> tuple[str, ...]:
-    if isinstance(sentence, Tree):
-        return tuple(sentence.tokens())
+    if isinstance(sentence, Tree) or callable(getattr(sentence, "tokens", None)):
+        return tuple(sentence.tokens())  # a Tree, or anything with tokens() (a training Phrase)
     if isinstance(sentence, str):
         raise SequenceBatchError(
             f"sentence {b} is a string, not a list of tokens; split it first, "
@@ -90,7 +90,8 @@ def batch_sequences(
     """Batch tokenized sentences (or the sentences of trees, via ``tree.tokens()``).
 
     Args:
-        sentences: B token lists, or B :class:`~treernn.trees.Tree` objects (mixing is fine).
+        sentences: B token lists, or B :class:`~treernn.trees.Tree` objects, or B objects with
+            a ``tokens()`` method (mixing is fine).
         vocab: maps tokens to ids (unknown tokens to UNK, id 1; id 0 is PAD).
         device: where ``token_ids``, ``lengths`` and ``mask`` live (default: the CPU).
 

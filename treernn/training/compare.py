@@ -110,7 +110,7 @@ def _markdown(experiment: str, table: dict, models, presets, seeds: int) -> str:
                   "|---|---|---|---|---|---|---|"]
         for name in models:
             fine, binary = table["fine"][name], table["binary"][name]
-            pub = PUBLISHED.get(name, (float("nan"),) * 2)
+            pub = PUBLISHED.get(name, ("–", "–"))
             lines.append(f"| {presets[name].label} | {_fmt(fine['test'])} | {_fmt(binary['test'])} | "
                          f"{pub[0]} | {pub[1]} | {fine['parameters']:,} | "
                          f"{fine['train_seconds'] + binary['train_seconds']:.0f} |")

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
+from treernn.encoders.presets import get_preset
 from treernn.errors import ConfigError
 from treernn.models.config import ModelConfig, upgrade_model_dict
 from treernn.training.trainer import TrainConfig
@@ -49,6 +50,10 @@ class DataConfig:
     neutral_phrases: bool = True
     # spaCy processes for re-parsing a corpus (data.parse = "spacy"): nlp.pipe(n_process=...).
     parse_processes: int = 1
+    # Sequence encoders: train on every distinct labeled phrase of the training trees, each
+    # phrase a sentence of its own (Li et al. 2015), the supervision tree models get; dev and
+    # test stay whole sentences. Pair it with trainer.batch_tokens (159,274 SST phrases).
+    phrases: bool = False
 
     def check(self, files: bool = True) -> None:
         """Raise :class:`~treernn.errors.ConfigError` on the first bad setting; with ``files``,
@@ -83,7 +88,7 @@ class DataConfig:
                               f"the number of spaCy processes")
         if self.lowercase is not None:
             _boolean("data", "lowercase", self.lowercase)
-        for name in ("skip_bad", "freeze_embeddings", "vocab_from_vectors", "neutral_phrases"):
+        for name in ("skip_bad", "freeze_embeddings", "vocab_from_vectors", "neutral_phrases", "phrases"):
             _boolean("data", name, getattr(self, name))
 
 
@@ -125,6 +130,9 @@ class RunConfig:
         self.trainer.check()
         self.data.check(files)
         self.run.check()
+        if self.data.phrases and get_preset(self.model.encoder).kind == "tree":
+            raise ConfigError(f"data.phrases is for sequence encoders, got model.encoder {self.model.encoder!r}; "
+                              f"tree encoders already learn from every labeled phrase (leave data.phrases out)")
 
     def to_dict(self) -> dict:
         """Plain JSON-ready sections; ``[model]`` without the fields derived from the data."""

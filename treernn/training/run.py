@@ -10,7 +10,7 @@ from typing import Callable, Optional, Sequence
 
 import torch
 
-from treernn.corpora.tasks import Dataset, load_task
+from treernn.corpora.tasks import Dataset, labeled_phrases, load_task
 from treernn.device import pick_device
 from treernn.errors import ConfigError
 from treernn.models.build import build_model, load_model_dir, prepare_tree
@@ -184,10 +184,16 @@ def _train(config: RunConfig, device, out_dir, resume, log, context) -> dict:
         trainer.resume()
     dev = splits["dev"]
     amb_dev = dataset.ambiguous.get("dev")
+    train_items = splits["train"]
+    if data_cfg.phrases:  # every labeled phrase its own sentence (sequence encoders only)
+        train_items = labeled_phrases(train_items)
+        log(f"training on {len(train_items):,} distinct labeled phrases of {len(splits['train']):,} trees")
+    lengths = [len(item.tokens()) for item in train_items] if train_cfg.batch_tokens else None
     state = trainer.fit(
-        model.plan(splits["train"], vocab),  # per-tree work once per run
+        model.plan(train_items, vocab),  # per-tree work once per run
         make_batch=lambda items: model.make_batch(items, vocab, device),
         evaluate=lambda m: evaluate(m, dev, vocab, device, ambiguous=amb_dev),
+        lengths=lengths,
     )
     # Final metrics with the best (dev-selected) weights.
     best = read_weights(out_dir, device=device)

@@ -62,6 +62,10 @@ class TrainConfig:
     clip_norm: Optional[float] = 5.0
     epochs: int = 10
     batch_size: int = 25
+    # When set: batches of items of similar length, each at most this many tokens (padding
+    # counted; an item longer than the budget is a batch of its own), in a shuffled order;
+    # batch_size is then not used. For many short items (data.phrases).
+    batch_tokens: Optional[int] = None
     patience: Optional[int] = 5
     lr_decay: Optional[float] = None
     seed: int = 0
@@ -86,6 +90,8 @@ class TrainConfig:
         _number("lr_decay", self.lr_decay, "a factor in (0, 1], or none", low=0.0, high=1.0, optional=True)
         _integer("epochs", self.epochs, 1, "the maximum number of epochs, 1 or more")
         _integer("batch_size", self.batch_size, 1, "trees per batch, 1 or more")
+        _integer("batch_tokens", self.batch_tokens, 1, "tokens per batch (padding counted), or none for "
+                 "batch_size items per batch", optional=True)
         _integer("patience", self.patience, 1, "epochs without improvement before stopping, or none",
                  optional=True)
         _integer("seed", self.seed, 0, "an integer >= 0")
@@ -125,6 +131,23 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def token_batches(lengths: Sequence[int], budget: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Item indices grouped into batches of similar length, each batch's ``len * longest`` at
+    most ``budget`` (one item per batch if it alone is longer): items sorted by length (random
+    order among equal lengths), cut greedily, then the batches shuffled. Every index occurs
+    exactly once."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    order = np.lexsort((rng.random(len(lengths)), lengths))  # by length, ties at random
+    batches, start = [], 0
+    while start < len(order):
+        end = start + 1
+        while end < len(order) and (end + 1 - start) * lengths[order[end]] <= budget:
+            end += 1
+        batches.append(order[start:end])
+        start = end
+    return [batches[i] for i in rng.permutation(len(batches))]
 
 
 def _epoch_seed(seed: int, epoch: int) -> int:
@@ -348,34 +371,42 @@ class Trainer:
 
     # ------------------------------------------------------------------ training
     def fit(self, train: Sequence[Any], make_batch: Callable[[Sequence[Any]], tuple],
-            evaluate: Callable[[nn.Module], dict]) -> TrainState:
+            evaluate: Callable[[nn.Module], dict], lengths: Optional[Sequence[int]] = None) -> TrainState:
         """Train for ``config.epochs`` epochs (from the current state), selecting on dev.
 
         Args:
             train: the training items (anything ``make_batch`` takes).
             make_batch: items -> (batch, targets), already on the model's device.
             evaluate: model -> metrics dict with ``config.select_metric`` (higher is better).
+            lengths: each item's number of tokens; needed with ``config.batch_tokens``.
         """
         cfg = self.config
         if len(train) == 0:
             raise TrainingError("no training items")
+        if cfg.batch_tokens is not None and (lengths is None or len(lengths) != len(train)):
+            raise TrainingError("trainer.batch_tokens needs the length of every training item; "
+                                "pass lengths= to fit()")
         while self.state.epoch < cfg.epochs and not self.state.stopped_early:
             epoch = self.state.epoch + 1
             seed = _epoch_seed(cfg.seed, epoch)
             torch.manual_seed(seed)
-            order = np.random.default_rng(seed).permutation(len(train))
+            rng = np.random.default_rng(seed)
+            if cfg.batch_tokens is None:
+                order = rng.permutation(len(train))
+                batches = [order[b0:b0 + cfg.batch_size] for b0 in range(0, len(train), cfg.batch_size)]
+            else:
+                batches = token_batches(lengths, cfg.batch_tokens, rng)
             self.model.train()
             start = time.perf_counter()
             total_loss, total_items, skipped = 0.0, 0, 0
             right = counted = torch.zeros((), dtype=torch.long)  # running accuracy, kept on device
-            batches = range(0, len(train), cfg.batch_size)
             bar = None
             if cfg.progress and self.is_main and sys.stderr.isatty():
                 from tqdm import tqdm
 
                 bar = tqdm(total=len(batches), desc=f"epoch {epoch}", leave=False, file=sys.stderr)
-            for b0 in batches:
-                items = [train[i] for i in order[b0:b0 + cfg.batch_size]]
+            for indices in batches:
+                items = [train[i] for i in indices]
                 mine = dist.shard(items, self.distributed)
                 batch, targets = make_batch(mine or items[:1])  # no share: weight 0 below
                 out = self.forward(batch, targets)
