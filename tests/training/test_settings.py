@@ -40,6 +40,7 @@ BAD: dict[str, tuple[object, str]] = {
     "trainer.batch_tokens": (0, "tree-lstm"),
     "trainer.patience": (0, "tree-lstm"),
     "trainer.lr_decay": (1.5, "tree-lstm"),
+    "trainer.adagrad_reset": (0, "tree-lstm"),
     "trainer.seed": (-1, "tree-lstm"),
     "trainer.select_metric": ("f1", "tree-lstm"),
     "trainer.skip_nonfinite": ("maybe", "tree-lstm"),

@@ -332,3 +332,20 @@ def test_a_directory_written_before_the_encoder_options_still_loads(tiny_corpus,
     saved["resolved_config"]["trainer"]["epochs"] = 2
     (out / "config.json").write_text(json.dumps(saved))
     assert main(["train", "--resume", str(out)]) == 0
+
+
+def test_adagrad_sums_reset_and_only_for_adagrad():
+    from treernn.errors import ConfigError
+    from treernn.training.trainer import reset_adagrad
+
+    p = torch.nn.Parameter(torch.ones(3))
+    opt = torch.optim.Adagrad([p], lr=0.1)
+    p.grad = torch.full((3,), 2.0)
+    opt.step()
+    assert opt.state[p]["sum"].tolist() == [4.0, 4.0, 4.0]
+    reset_adagrad(opt)
+    assert opt.state[p]["sum"].tolist() == [0.0, 0.0, 0.0]
+    opt.step()  # 1 - 0.1 (first step), then again a full 0.1 (without the reset: 0.1 * 2 / sqrt(8))
+    assert torch.allclose(p.detach(), torch.full((3,), 0.8), atol=1e-6)
+    with pytest.raises(ConfigError, match="adagrad_reset is for the adagrad optimizer"):
+        resolve_config(None, [("trainer.optimizer", "adam"), ("trainer.adagrad_reset", "1")])

@@ -68,6 +68,9 @@ class TrainConfig:
     batch_tokens: Optional[int] = None
     patience: Optional[int] = 5
     lr_decay: Optional[float] = None
+    # AdaGrad: reset its sums of squared gradients every this many epochs (CoreNLP's RNTN
+    # trainer: adagradResetFrequency = 1), so steps do not shrink for good; none: never.
+    adagrad_reset: Optional[int] = None
     seed: int = 0
     select_metric: str = "accuracy"
     skip_nonfinite: bool = False
@@ -95,6 +98,11 @@ class TrainConfig:
         _integer("patience", self.patience, 1, "epochs without improvement before stopping, or none",
                  optional=True)
         _integer("seed", self.seed, 0, "an integer >= 0")
+        _integer("adagrad_reset", self.adagrad_reset, 1, "epochs between resets of AdaGrad's sums, or none",
+                 optional=True)
+        if self.adagrad_reset is not None and self.optimizer != "adagrad":
+            raise ConfigError(f"trainer.adagrad_reset is for the adagrad optimizer, got optimizer "
+                              f"{self.optimizer!r}; leave adagrad_reset out or use --trainer.optimizer adagrad")
         for name in ("skip_nonfinite", "progress", "sparse_embeddings"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"trainer.{name} must be true or false, got {getattr(self, name)!r}; "
@@ -213,6 +221,16 @@ def build_optimizer(model: nn.Module, config: TrainConfig) -> tuple[torch.optim.
     if config.optimizer == "adam":
         return torch.optim.Adam(groups, lr=config.lr, **fused), emb_optimizer
     return torch.optim.SGD(groups, lr=config.lr, **fused), emb_optimizer
+
+
+def reset_adagrad(optimizer: torch.optim.Optimizer) -> None:
+    """Set an AdaGrad optimizer's sums of squared gradients back to their start (as CoreNLP's
+    RNTN trainer does every epoch); the step counts stay."""
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            state = optimizer.state.get(p)
+            if state and "sum" in state:
+                state["sum"].fill_(group.get("initial_accumulator_value", 0.0))
 
 
 def clip_grad_norm(parameters, max_norm: float) -> torch.Tensor:
@@ -390,6 +408,8 @@ class Trainer:
             epoch = self.state.epoch + 1
             seed = _epoch_seed(cfg.seed, epoch)
             torch.manual_seed(seed)
+            if cfg.adagrad_reset is not None and epoch > 1 and (epoch - 1) % cfg.adagrad_reset == 0:
+                reset_adagrad(self.optimizer)
             rng = np.random.default_rng(seed)
             if cfg.batch_tokens is None:
                 order = rng.permutation(len(train))
