@@ -89,7 +89,7 @@ def main(argv=None) -> int:
         if not path.is_file():
             print(f"dgl_example: {what}: no file {path}", file=sys.stderr)
             return 2
-    work = args.out.with_suffix("")
+    work = args.out.with_suffix("").resolve()  # absolute: the example runs in it
     work.mkdir(parents=True, exist_ok=True)
     raw_dir, vectors, dim = prepare(args.sst, args.vectors, work, args.seed)
 

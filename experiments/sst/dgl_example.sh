@@ -3,12 +3,13 @@
 # repository at tag v1.1.3 (the installed DGL), extracted outside the project, trained on the
 # same SST files with the same GloVe 6B 50-d vectors and seeds as treernn's Tree-LSTM row, for
 # the same 10 epochs (its own default is 100 with early stopping after 10 without improvement).
-#   DGL_REPO=/path/to/dgl/checkout-or-bare-repo bash experiments/sst/dgl_example.sh
+#   DGL_SOURCE=/path/to/dgl/checkout-or-bare-repo bash experiments/sst/dgl_example.sh
+# (Not DGL_REPO: DGL itself reads that variable as its download server.)
 # Results: experiments/sst/dgl-example.json (per seed and mean ± std); work folders in
 # runs/dgl-example (not committed).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-DGL_REPO=${DGL_REPO:?set DGL_REPO to a clone of https://github.com/dmlc/dgl}
+DGL_SOURCE=${DGL_SOURCE:?set DGL_SOURCE to a clone of https://github.com/dmlc/dgl}
 SST=${SST:-../shared/corpora/sst}
 VEC=${VEC:-../shared/vectors/glove.6B.50d.sst.txt}
 OUT=${OUT:-runs/dgl-example}
@@ -17,7 +18,7 @@ SEEDS=${SEEDS:-"0 1 2 3 4"}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 EX=$(mktemp -d)/dgl
 mkdir -p "$EX" "$OUT"
-git -C "$DGL_REPO" archive v1.1.3 examples/pytorch/tree_lstm | tar -x -C "$EX"
+git -C "$DGL_SOURCE" archive v1.1.3 examples/pytorch/tree_lstm | tar -x -C "$EX"
 for seed in $SEEDS; do
     [ -f "$OUT/seed$seed.json" ] || .venv/bin/python experiments/sst/dgl_example.py \
         --example "$EX/examples/pytorch/tree_lstm" --sst "$SST" --vectors "$VEC" --seed "$seed" \
