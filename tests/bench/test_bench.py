@@ -70,3 +70,12 @@ def test_unknown_configuration_is_a_one_line_error(capsys):
     err = capsys.readouterr().err.strip()
     assert "unknown configuration 'nope'" in err and "\n" not in err
     assert bench_config(configs="bilstm, rntn-native").configs == ("bilstm", "rntn-native")
+
+
+def test_vectors_file_sets_the_input_size(tmp_path):
+    vectors = tmp_path / "v.txt"
+    vectors.write_text("the 0.1 0.2 0.3\nfilm 0.4 0.5 0.6\n")
+    assert bench_config(vectors=str(vectors)).input_dim == 3
+    assert bench_config().input_dim == 300  # random vectors: the default size
+    with pytest.raises(BenchError, match="--vectors cannot be read"):
+        bench_config(vectors=str(tmp_path / "missing.txt"))

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from treernn.errors import BenchError
+from treernn.errors import BenchError, VocabError
+from treernn.vocab import vector_file_info
 
 
 
@@ -24,8 +25,8 @@ class BenchConfig:
         batch_sizes: B values to measure.
         device: ``cpu`` or ``cuda``.
         data_path: the SST folder (None: ``$TREERNN_DATA`` or the cache, see ``load_sst``).
-        vectors: a 300-d vector file to initialise the embeddings (None: random vectors; the
-            values do not change the cost).
+        vectors: a vector file to initialise the embeddings; its size sets ``input_dim``
+            (None: random vectors, E = 300). The values do not change the cost; the size does.
         threads: ``torch.set_num_threads`` (None: leave PyTorch's setting).
         rounds: calm slices wanted per measurement (the result is their median).
         train_seconds, infer_seconds: the timed slice of one measurement in one round (at
@@ -106,6 +107,11 @@ def bench_config(quick: bool = False, batch_sizes: Optional[str] = None, device:
         BenchError: batch sizes that are not positive integers, or threads < 1.
     """
     changes: dict = {"device": device, "data_path": data_path, "vectors": vectors}
+    if vectors is not None:  # the input size follows the file (GloVe 6B 50-d: E = 50)
+        try:
+            changes["input_dim"] = vector_file_info(vectors).dim
+        except (OSError, VocabError) as exc:
+            raise BenchError(f"--vectors cannot be read, got {vectors!r}: {str(exc).splitlines()[0]}") from None
     if threads is not None:  # else the default of the mode (--quick: one thread)
         changes["threads"] = threads
     if batch_sizes is not None:
