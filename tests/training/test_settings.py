@@ -52,6 +52,7 @@ BAD: dict[str, tuple[object, str]] = {
     "data.vectors": ("/nonexistent/vectors.txt", "tree-lstm"),
     "data.lowercase": ("maybe", "tree-lstm"),
     "data.min_freq": (0, "tree-lstm"),
+    "data.random_vectors_range": (0.0, "rntn"),
     "data.skip_bad": ("maybe", "tree-lstm"),
     "data.freeze_embeddings": ("maybe", "tree-lstm"),
     "data.parse": ("stanford", "tree-lstm"),

@@ -349,3 +349,17 @@ def test_adagrad_sums_reset_and_only_for_adagrad():
     assert torch.allclose(p.detach(), torch.full((3,), 0.8), atol=1e-6)
     with pytest.raises(ConfigError, match="adagrad_reset is for the adagrad optimizer"):
         resolve_config(None, [("trainer.optimizer", "adam"), ("trainer.adagrad_reset", "1")])
+
+
+def test_random_vectors_range_sets_the_embeddings_start(tiny_corpus, tmp_path):
+    from treernn.errors import ConfigError
+
+    cfg = _config(tiny_corpus, epochs=1, lr=1e-9, embedding_lr=1e-9)
+    cfg.data.random_vectors_range = 0.001
+    train(cfg, tmp_path / "m", log=lambda m: None)
+    model, _ = load_model_dir(tmp_path / "m")
+    weight = model.encoder.embedding.weight.detach()
+    assert weight[0].abs().max() == 0  # PAD
+    assert 0.0005 < weight[1:].abs().max() <= 0.001 + 1e-6  # not PyTorch's N(0, 1)
+    with pytest.raises(ConfigError, match="random_vectors_range is for runs without a vectors file"):
+        resolve_config(None, [("data.random_vectors_range", "0.001"), ("data.vectors", str(tmp_path / "m" / "vocab.json"))])

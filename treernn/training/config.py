@@ -38,6 +38,9 @@ class DataConfig:
     classes: int = 5
     vectors: Optional[str] = None
     lowercase: Optional[bool] = None  # None: true when the vectors file's words are all lowercase
+    # Without a vectors file: word embeddings start uniform in +-this (Socher et al.'s RNTN
+    # code: 0.001); None: PyTorch's N(0, 1).
+    random_vectors_range: Optional[float] = None
     min_freq: int = 1
     skip_bad: bool = False
     freeze_embeddings: bool = False
@@ -88,6 +91,13 @@ class DataConfig:
                               f"the number of spaCy processes")
         if self.lowercase is not None:
             _boolean("data", "lowercase", self.lowercase)
+        r = self.random_vectors_range
+        if r is not None and (isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 < r < float("inf")):
+            raise ConfigError(f"data.random_vectors_range must be a number > 0, got {r!r}; e.g. 0.001, or none "
+                              f"for PyTorch's N(0, 1)")
+        if r is not None and self.vectors is not None:
+            raise ConfigError(f"data.random_vectors_range is for runs without a vectors file, got vectors "
+                              f"{self.vectors!r}; leave one of the two out")
         for name in ("skip_bad", "freeze_embeddings", "vocab_from_vectors", "neutral_phrases", "phrases"):
             _boolean("data", name, getattr(self, name))
 

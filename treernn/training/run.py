@@ -170,6 +170,11 @@ def _train(config: RunConfig, device, out_dir, resume, log, context) -> dict:
     model = build_model(model_cfg, vocab)
     if vectors is not None:
         model.encoder.embedding.weight.data.copy_(torch.from_numpy(vectors))
+    elif data_cfg.random_vectors_range is not None:  # seeded: seed_everything above
+        r = data_cfg.random_vectors_range
+        with torch.no_grad():
+            model.encoder.embedding.weight.uniform_(-r, r)
+            model.encoder.embedding.weight[vocab.pad_id].zero_()
     if data_cfg.freeze_embeddings:
         model.encoder.embedding.weight.requires_grad_(False)
     model.to(device)
