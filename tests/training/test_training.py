@@ -363,3 +363,20 @@ def test_random_vectors_range_sets_the_embeddings_start(tiny_corpus, tmp_path):
     assert 0.0005 < weight[1:].abs().max() <= 0.001 + 1e-6  # not PyTorch's N(0, 1)
     with pytest.raises(ConfigError, match="random_vectors_range is for runs without a vectors file"):
         resolve_config(None, [("data.random_vectors_range", "0.001"), ("data.vectors", str(tmp_path / "m" / "vocab.json"))])
+
+
+def test_every_sst_preset_resolves(tmp_path):
+    """Each model of `treernn compare sst` is a valid configuration; the RNTN trains its own
+    25-d words (Socher et al.), the phrase rows train sequence models on phrases."""
+    from treernn.training.presets import SST_PRESETS, experiment_tasks
+
+    vectors = tmp_path / "v.txt"
+    vectors.write_text("film 0.1 0.2\n")
+    for task, settings in experiment_tasks("sst", str(tmp_path), str(vectors)):
+        for name, preset in SST_PRESETS.items():
+            pairs = {**settings, "model.encoder": preset.encoder, **preset.settings}
+            cfg = resolve_config(None, list(pairs.items()))
+            assert cfg.data.vectors == (None if name == "rntn" else str(vectors)), name
+            assert cfg.data.phrases == name.endswith("-phrases"), name
+    rntn = SST_PRESETS["rntn"].settings
+    assert rntn["model.input_dim"] == rntn["model.hidden_dim"] == 25 and rntn["trainer.adagrad_reset"] == 1
