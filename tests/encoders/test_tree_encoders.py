@@ -466,3 +466,30 @@ def test_gradient_through_one_output_only(cell, backend_mode, use):
     (h_ref if use == "states" else c_ref).pow(2).sum().backward()
     for (name, p), q in zip(enc.named_parameters(), ref.parameters()):
         assert torch.allclose(p.grad, q.grad), name
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_input_dropout_masks_each_token_while_training_only(cell):
+    trees = mixed_batch(cell)
+    batch = batch_trees(trees, VOCAB, label_fn=lambda lab: -1)
+    enc = make_encoder(cell, "native")
+    enc.input_dropout.p = 0.5
+    with torch.no_grad():
+        enc.eval()
+        plain = enc(batch).states
+        enc.train()
+    torch.manual_seed(7)
+    dropped = enc(batch).states
+    # the same mask drawn by hand: one per token (not per distinct word), scaled by 1/(1-p)
+    torch.manual_seed(7)
+    x = enc.embedding(batch.slot_token_ids)  # (T, E) leaves first
+    x = x * torch.rand_like(x).ge(0.5) * 2.0
+    inputs = torch.zeros(batch.num_nodes, E, dtype=torch.float64)
+    inputs[batch.order[batch.token_slots]] = x
+    assert torch.allclose(dropped, enc(batch, inputs=inputs).states)
+    assert not torch.allclose(dropped, plain)
+    with torch.no_grad():  # evaluation ignores it
+        enc.eval()
+        assert torch.allclose(enc(batch).states, plain)
+    with pytest.raises(ValueError, match="input_dropout"):
+        TreeEncoder(10, E, H, input_dropout=1.0)

@@ -69,8 +69,9 @@ class Builder:
 
 
 def _build_tree(vocab_size: int, input_dim: int, hidden_dim: int, *, cell: str,
-                backend: str = "native") -> Encoder:
-    return TreeEncoder(vocab_size, input_dim, hidden_dim, cell=cell, backend=backend)
+                backend: str = "native", input_dropout: float = 0.0) -> Encoder:
+    return TreeEncoder(vocab_size, input_dim, hidden_dim, cell=cell, backend=backend,
+                       input_dropout=input_dropout)
 
 
 def _build_sequence(vocab_size: int, input_dim: int, hidden_dim: int, *, cell: str, layers: int = 1,
@@ -96,6 +97,8 @@ BUILDERS: dict[str, Builder] = {
     "tree": Builder(_build_tree, {
         "backend": Option(str, "native (one batched step per tree level) or dgl (DGL graphs)",
                           choices=BACKENDS),
+        "input_dropout": Option(float, "dropout on each token's word vector while training, a "
+                                "probability in [0, 1), e.g. 0.5", minimum=0.0, below=1.0),
     }),
     "sequence": Builder(_build_sequence, {
         "layers": Option(int, "the number of stacked layers, 1 or more", minimum=1),

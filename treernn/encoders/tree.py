@@ -41,6 +41,7 @@ from treernn._dgl import import_dgl
 from treernn.errors import EncoderError
 from treernn.batching.tree import TreeBatch
 from treernn.encoders.base import Encoder, EncoderOutput
+from treernn.nn.dropout import Dropout
 from treernn.nn.tree_cells import TREE_CELLS, TreeCell, binary_error
 
 BACKENDS = ("native", "dgl")
@@ -342,6 +343,8 @@ class TreeEncoder(Encoder):
             ``rntn`` (Socher et al. 2013). ``nary-tree-lstm``, ``rnn`` and ``rntn`` need
             binary trees (``Tree.binarize()``).
         backend: ``native`` (pure PyTorch, fast, any device) or ``dgl``.
+        input_dropout: dropout on each token's word vector while training (DGL's Tree-LSTM
+            example drops its embeddings; Tai et al.'s code does not); 0: none.
 
     Internal nodes without a token (phrase-structure trees) take no input (x = 0). The
     encoder allocates its own zero states.
@@ -355,8 +358,11 @@ class TreeEncoder(Encoder):
         cell: str = "nary-tree-lstm",
         backend: str = "native",
         padding_idx: int = 0,
+        input_dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        if not 0.0 <= input_dropout < 1.0:
+            raise EncoderError(f"input_dropout must be a probability in [0, 1), got {input_dropout!r}")
         if cell not in TREE_CELLS:
             raise EncoderError(f"unknown tree cell {cell!r}; known cells: {', '.join(TREE_CELLS)}")
         if backend not in BACKENDS:
@@ -369,6 +375,7 @@ class TreeEncoder(Encoder):
         self.backend = backend
         self.embedding = nn.Embedding(vocab_size, input_dim, padding_idx=padding_idx)
         self.cell = TREE_CELLS[cell](input_dim, hidden_dim)
+        self.input_dropout = Dropout(input_dropout)
         self._leaf_key: Optional[tuple] = None  # see _leaf_table (not part of the state)
         self._leaf_states: Optional[States] = None
 
@@ -416,6 +423,11 @@ class TreeEncoder(Encoder):
             xw_leaf = None
             if T > n0:
                 x = self.embedding(batch.slot_token_ids[n0:])  # (T - n0, E) internal words
+        elif inputs is None and self.training and self.input_dropout.p > 0:
+            # a mask per token, so every token is embedded, dropped out and projected itself
+            x = self.input_dropout(self.embedding(batch.slot_token_ids))  # (T, E) leaves first
+            xw_leaf = cell.project_leaf(x[:n0])  # (n0, G_leaf)
+            x = x[n0:]  # (T - n0, E)
         elif inputs is None:
             # Each distinct word of the batch is embedded and projected once (a leaf's
             # projection depends on its word only), then gathered to the leaves.

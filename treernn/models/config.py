@@ -51,6 +51,8 @@ class ModelConfig:
         backend: tree encoders: ``native`` (default) or ``dgl``.
         layers, bidirectional, pooling: sequence encoders (defaults from the preset).
         context_dim: the RCNN's context size (default H).
+        input_dropout: tree encoders: dropout on each token's word vector while training
+            (default 0).
         vocab_size, num_classes, label_names, sentence_classes: derived from the data.
     """
 
@@ -67,6 +69,7 @@ class ModelConfig:
     bidirectional: Optional[bool] = None
     pooling: Optional[str] = None
     context_dim: Optional[int] = None
+    input_dropout: Optional[float] = None
     label_names: Optional[list] = field(default=None, metadata=_DERIVED)
     sentence_classes: Optional[int] = field(default=None, metadata=_DERIVED)  # only the first k classes label sentences
 
