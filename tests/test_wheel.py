@@ -29,7 +29,9 @@ def test_wheel_install_trains_on_the_bundled_corpus_outside_the_checkout(tmp_pat
     wheel = next(dist.glob("treernn-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     for data in ("treernn/data/ambiguity/attach/train.tsv", "treernn/data/ambiguity/arith/test_long.meta.tsv",
-                 "treernn/data/grammars/telescope.cfg"):
+                 "treernn/data/grammars/telescope.cfg", "treernn/data/classify.schema.json",
+                 "treernn/data/models/sst-fine/model.safetensors", "treernn/data/models/sst-fine/vocab.json",
+                 "treernn/data/models/sst-fine/config.json"):
         assert data in names
 
     venv = tmp_path / "venv"
@@ -58,6 +60,11 @@ def test_wheel_install_trains_on_the_bundled_corpus_outside_the_checkout(tmp_pat
     assert proc.returncode == 0, proc.stderr[-2000:]
     metrics = json.loads((work / "run" / "metrics.json").read_text())
     assert metrics["test"]["sentences"] > 0 and metrics["epochs_run"] == 1
+    # the bundled sentiment model labels text with no model directory
+    proc = subprocess.run([str(treernn), "classify", "--format", "json", "Not bad at all."], cwd=work,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout)["tokens"] == ["Not", "bad", "at", "all", "."]
 
     parse = subprocess.run([str(treernn), "parse", "--parser", "cfg", "--grammar", "telescope",
                             "I saw the man with the telescope"], cwd=work, capture_output=True, text=True,

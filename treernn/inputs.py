@@ -21,6 +21,13 @@ from typing import BinaryIO, Callable, Iterable, Iterator, Optional, Sequence, T
 
 from treernn.errors import TreernnError, TreeSyntaxError
 
+#: The longest sentence the pipeline labels by default, in tokens (``--max-tokens``): measured
+#: on this project's 2-core machine, a sentence of this length costs well under a second (README,
+#: "Labeling text").
+DEFAULT_MAX_TOKENS = 1000
+#: The longest text the pipeline parses by default, in characters (``--max-chars``).
+DEFAULT_MAX_CHARS = 100_000
+
 Item = tuple[int, str, str]  # (number, where, text)
 Out = TypeVar("Out")
 

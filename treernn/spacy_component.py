@@ -1,4 +1,5 @@
-"""treernn as a spaCy pipeline component: ``nlp.add_pipe("treernn", config={"model": DIR})``.
+"""treernn as a spaCy pipeline component: ``nlp.add_pipe("treernn")`` (the bundled SST sentiment
+model) or ``nlp.add_pipe("treernn", config={"model": DIR})`` (a trained model directory).
 
 spaCy finds the factory through the ``spacy_factories`` entry point of this package, so no
 import is needed. The component goes after the parser: it reads each sentence's dependency
@@ -35,19 +36,17 @@ class TreernnComponent:
     Args:
         nlp: the pipeline (it must parse before this component).
         name: the component's name.
-        model: a treernn model directory.
+        model: a treernn model directory; None: the bundled SST sentiment model.
         batch_size: sentences per model call.
         device: ``cpu``, ``cuda`` or ``auto``.
     """
 
     def __init__(self, nlp: Language, name: str, model: Optional[str], batch_size: int = 256,
                  device: str = "cpu") -> None:
-        if not model:
-            raise ParserError('the treernn component needs config={"model": DIR} (a trained model directory)')
         if "parser" not in nlp.pipe_names:
             raise ParserError("the treernn component needs a pipeline with a dependency parser")
         self.name = name
-        self.predictor = load(model, device=device, batch_size=batch_size)
+        self.predictor = load(model or None, device=device, batch_size=batch_size, max_tokens=None, max_chars=None)
         if not Doc.has_extension("treernn"):
             Doc.set_extension("treernn", default=None)
         if not Span.has_extension("treernn"):

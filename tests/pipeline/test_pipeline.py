@@ -59,7 +59,7 @@ def _classify(capsys, *args, stdin: bytes = None, monkeypatch=None):
     if stdin is not None:
         monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
     capsys.readouterr()
-    code = main(["classify", *map(str, args)])
+    code = main(["classify", "--model", *map(str, args)])  # args[0]: the model directory
     out = capsys.readouterr()
     return code, out.out, out.err
 
@@ -126,14 +126,19 @@ def test_save_pretrained_load_model_round_trip(model_dir, tmp_path):
 
 
 def test_json_has_the_documented_fields(tree_model, capsys):
-    from treernn.pipeline import JSON_FIELDS
+    import jsonschema
 
+    from treernn.pipeline import JSON_FIELDS
+    from treernn.resources import data_dir
+
+    schema = json.loads(data_dir("classify.schema.json").read_text())
     code, out, _ = _classify(capsys, tree_model, "--format", "json", *TEXTS)
     assert code == 0
-    names = ["Very negative", "Negative", "Neutral", "Positive", "Very positive"]
+    names = ["Verynegative", "Negative", "Neutral", "Positive", "Verypositive"]  # as CoreNLP's JSON
     for line in out.splitlines():
         obj = json.loads(line)
-        assert set(obj) == set(JSON_FIELDS)
+        jsonschema.validate(obj, schema)
+        assert set(obj) <= set(JSON_FIELDS) and "sentimentTree" in obj
         assert obj["sentiment"] == names[int(obj["sentimentValue"])]
         assert abs(sum(obj["sentimentDistribution"]) - 1) < 1e-3 and len(obj["sentimentDistribution"]) == 5
         assert obj["nodes"][-1]["span"] == [0, len(obj["tokens"])]  # post-order: the root last
@@ -184,7 +189,7 @@ def test_empty_text_is_one_clear_error(tree_model, text, capsys):
 def test_single_word_long_sentence_and_other_languages(tree_model):
     import treernn
 
-    predict = treernn.load(tree_model)
+    predict = treernn.load(tree_model, max_tokens=None)
     one = predict(["good"])
     assert len(one) == 1 and one[0].tree.tokens() == ["good"] and len(one[0].probabilities) == 1
     long = predict([" ".join(["good", "film"] * 2500)])  # a 5,000-token text
@@ -249,3 +254,45 @@ def test_whitespace_runs_are_not_tokens(tree_model, capsys):
     code, out, err = _classify(capsys, tree_model, "--format", "ptb", "A great  movie.\n\nThe plot\twas bad.\n\n", "   ")
     assert code == 2 and err.splitlines()[0] == "treernn: error: <arg 2>: empty text"
     assert [line.count("(") for line in out.splitlines()] == [7, 9]  # 4 and 5 tokens, binary trees
+
+
+def test_over_long_text_is_refused_before_parsing(tree_model, capsys, monkeypatch):
+    """A 200,000-word line (a million characters): one line on stderr, no parse, the stream goes on."""
+    stdin = ("A great movie.\n" + " ".join(["good", "film"] * 100_000) + "\nThe plot was bad.\n").encode()
+    code, out, err = _classify(capsys, tree_model, "--format", "json", "-", stdin=stdin, monkeypatch=monkeypatch)
+    assert code == 2
+    assert [json.loads(line)["text"] for line in out.splitlines()] == [0, 2]
+    assert err.splitlines() == ["treernn: error: <stdin>:2: text of 999999 characters, over the limit of "
+                                "100000 (--max-chars)", "treernn: 1 input(s) failed"]
+
+
+def test_over_long_sentence_is_refused_and_the_rest_labeled(tree_model, capsys, monkeypatch):
+    stdin = b"A great movie. " + b" ".join([b"good"] * 40) + b"\nThe plot was bad.\n"
+    code, out, err = _classify(capsys, tree_model, "--format", "json", "--max-tokens", "12", "-",
+                               stdin=stdin, monkeypatch=monkeypatch)
+    assert code == 2
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert (lines[0]["text"], lines[0]["tokens"]) == (0, ["A", "great", "movie", "."])  # its line's first sentence
+    assert lines[-1]["text"] == 1 and all(len(obj["tokens"]) <= 12 for obj in lines)
+    refused = err.splitlines()[:-1]
+    assert refused and all(line.startswith("treernn: error: <stdin>:1: sentence of ") and
+                           "tokens, over the limit of 12 (--max-tokens)" in line for line in refused)
+    import treernn
+
+    with pytest.raises(ParserError, match="over the limit of 12"):  # the API raises without refuse=
+        treernn.load(tree_model, max_tokens=12)([" ".join(["good"] * 40)])
+    refused_api = []
+    kept = treernn.load(tree_model, max_tokens=12).predict(["Good. " + " ".join(["good"] * 40)],
+                                                          refuse=lambda i, m: refused_api.append((i, m)))
+    assert kept and refused_api and all(i == 0 for i, _ in refused_api)
+
+
+def test_classify_dir_text_still_works_with_a_note(tree_model, capsys):
+    capsys.readouterr()
+    assert main(["classify", str(tree_model), "--format", "json", "A great movie."]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["tokens"] == ["A", "great", "movie", "."]
+    assert out.err.startswith(f"treernn: note: read as `treernn classify --model {tree_model} ...`")
+    # --model names the treernn model now; a spaCy pipeline there is pointed to its new option
+    assert main(["classify", "--model", "en_core_web_sm", "good"]) == 2
+    assert "--spacy-pipeline en_core_web_sm" in capsys.readouterr().err

@@ -86,6 +86,11 @@ def format_table(report: dict) -> str:
                       f"{pipe['sentences_per_s']:,.1f} sentences/s; parsing {100 * pipe['parse_share']:.0f}% "
                       f"of the time, model {100 * pipe['model_share']:.0f}% "
                       f"(model alone {pipe['model_sentences_per_s']:,.0f} sentences/s)"]
+        if "full_spacy" in pipe:
+            full = pipe["full_spacy"]
+            lines.append(f"  spaCy with only {', '.join(pipe['components'])}: {pipe['speedup_vs_full_spacy']:.2f}x the "
+                         f"whole pipeline ({', '.join(full['components'])}: {full['sentences_per_s']:,.1f} "
+                         f"sentences/s, same run)")
     lines += ["", "ratios (same run):"]
     for r in report["ratios"]:
         lines.append(f"  {r['what']:<34} B={r['batch_size']:<4} {r['phase']:<5} {r['ratio']:.2f}x")
