@@ -42,7 +42,7 @@ def test_quick_bench_reports_every_configuration(sst_dir, tmp_path, capsys):
     assert "ner" in pipe["full_spacy"]["components"] and "ner" not in pipe["components"]
     assert pipe["full_spacy"]["sentences"] == pipe["sentences"] and pipe["speedup_vs_full_spacy"] > 0
     table = capsys.readouterr().out
-    assert all(name in table for name in CONFIGS) and "pipeline (text in" in table and "whole pipeline" in table
+    assert all(name in table for name in CONFIGS) and "pipeline (text in" in table and "the pipeline as it was" in table
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error without CUDA")

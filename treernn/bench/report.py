@@ -88,9 +88,10 @@ def format_table(report: dict) -> str:
                       f"(model alone {pipe['model_sentences_per_s']:,.0f} sentences/s)"]
         if "full_spacy" in pipe:
             full = pipe["full_spacy"]
-            lines.append(f"  spaCy with only {', '.join(pipe['components'])}: {pipe['speedup_vs_full_spacy']:.2f}x the "
-                         f"whole pipeline ({', '.join(full['components'])}: {full['sentences_per_s']:,.1f} "
-                         f"sentences/s, same run)")
+            lines.append(f"  spaCy with only {', '.join(pipe['components'])}, model on {pipe['model_threads']} "
+                         f"thread(s), gc paused: {pipe['speedup_vs_full_spacy']:.2f}x the pipeline as it was "
+                         f"(every component, model on {full['model_threads']}, gc on: "
+                         f"{full['sentences_per_s']:,.1f} sentences/s, same run)")
     lines += ["", "ratios (same run):"]
     for r in report["ratios"]:
         lines.append(f"  {r['what']:<34} B={r['batch_size']:<4} {r['phase']:<5} {r['ratio']:.2f}x")

@@ -245,15 +245,18 @@ def _pipeline_throughput(cfg: BenchConfig, data: _Data, device: torch.device,
                          log: Callable[[str], None]) -> dict:
     """Text in, labels out: spaCy parse + N-ary Tree-LSTM over raw SST sentences, best of 3,
     with the spaCy pipeline treernn loads (the components trees need,
-    :data:`treernn.parsing.NOT_FOR_TREES` left out) and, as the baseline, the whole pipeline
-    (what treernn loaded before), in the same run."""
+    :data:`treernn.parsing.NOT_FOR_TREES` left out) and the model on one torch thread (the
+    Predictor's default), Python's garbage collector paused per batch; as the baseline, how
+    treernn ran it before: the whole spaCy pipeline, the model on the process's torch threads,
+    the collector on; in the same run."""
     texts = [" ".join(unescape_token(t) for t in toks) for toks in data.tokens[: cfg.pipeline_sentences]]
     model = build_model(ModelConfig(vocab_size=len(data.vocab), input_dim=cfg.input_dim,
                                     hidden_dim=cfg.hidden_dim, num_classes=cfg.num_classes))
     result = {}
-    for name, full in (("full_spacy", True), ("trees_only", False)):
+    for name, full, threads in (("full_spacy", True, None), ("trees_only", False, 1)):
         parser = SpacyParser(nlp=load_spacy(full=full))
-        predictor = Predictor(model.to(device), data.vocab, parser=parser, batch_size=256)
+        predictor = Predictor(model.to(device), data.vocab, parser=parser, batch_size=256, threads=threads,
+                              pause_gc=not full)
         predictor.trees(texts[:8])  # load spaCy and warm up before timing
         runs = []
         for _ in range(3):
@@ -268,7 +271,9 @@ def _pipeline_throughput(cfg: BenchConfig, data: _Data, device: torch.device,
         parse_s, model_s, sentences = min(runs, key=lambda r: r[0] + r[1])
         total = parse_s + model_s
         result[name] = {
-            "components": list(parser.nlp.pipe_names), "texts": len(texts), "sentences": sentences,
+            "components": list(parser.nlp.pipe_names), "model_threads": threads or torch.get_num_threads(),
+            "gc_paused": not full,
+            "texts": len(texts), "sentences": sentences,
             "sentences_per_s": round(sentences / total, 1),
             "parse_seconds": round(parse_s, 3), "model_seconds": round(model_s, 3),
             "parse_share": round(parse_s / total, 3), "model_share": round(model_s / total, 3),
@@ -277,8 +282,9 @@ def _pipeline_throughput(cfg: BenchConfig, data: _Data, device: torch.device,
     result.update(after)  # the pipeline as treernn runs it
     result["speedup_vs_full_spacy"] = round(after["sentences_per_s"] / before["sentences_per_s"], 2)
     result["what"] = (f"spaCy parse ({', '.join(after['components'])}; baseline: every component) + "
-                      f"dependency_to_phrase, then N-ary Tree-LSTM (E {cfg.input_dim}, H {cfg.hidden_dim}) "
-                      f"forward and softmax on every node, batches of 256; best of 3")
+                      f"dependency_to_phrase, then N-ary Tree-LSTM (E {cfg.input_dim}, H {cfg.hidden_dim}; "
+                      f"1 torch thread, baseline: the process's) forward and softmax on every node, "
+                      f"batches of 256, Python's gc paused per batch (baseline: on); best of 3")
     log(f"bench: pipeline {after['sentences_per_s']:.0f} sentences/s ({result['speedup_vs_full_spacy']:.2f}x "
         f"the whole spaCy pipeline's {before['sentences_per_s']:.0f}), parsing "
         f"{100 * after['parse_share']:.0f}%, model {100 * after['model_share']:.0f}%")
