@@ -17,7 +17,8 @@ OUT=${OUT:-runs/sst-glove50}
 SEEDS=${SEEDS:-5}
 export OMP_NUM_THREADS=1
 mkdir -p "$OUT"
-common=(--seeds "$SEEDS" --epochs 10 --data-path "$SST" --vectors "$VEC" --device cpu --out "$OUT")
+# epochs: each model's preset (training/presets.py): 10, the constituency Tree-LSTM's recipe 20
+common=(--seeds "$SEEDS" --data-path "$SST" --vectors "$VEC" --device cpu --out "$OUT")
 
 # Three streams, most-read rows first (any split gives the same runs).
 {

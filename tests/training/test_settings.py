@@ -29,6 +29,7 @@ BAD: dict[str, tuple[object, str]] = {
     "model.bidirectional": ("maybe", "lstm"),
     "model.pooling": ("median", "lstm"),
     "model.context_dim": (0, "rcnn"),
+    "model.input_dropout": (1.0, "tree-lstm"),
     "trainer.optimizer": ("rmsprop", "tree-lstm"),
     "trainer.lr": (0.0, "tree-lstm"),
     "trainer.embedding_lr": (-0.1, "tree-lstm"),
@@ -67,7 +68,7 @@ BAD: dict[str, tuple[object, str]] = {
 # Options a builder does not take are errors too, not dropped.
 NOT_AN_OPTION = [("tree-lstm", "model.layers", 2), ("tree-lstm", "model.pooling", "mean"),
                  ("lstm", "model.backend", "dgl"), ("bilstm-lstm", "model.layers", 2),
-                 ("rcnn", "model.bidirectional", True)]
+                 ("rcnn", "model.bidirectional", True), ("lstm", "model.input_dropout", 0.2)]
 
 
 def test_every_setting_has_a_bad_value_here():
