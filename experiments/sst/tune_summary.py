@@ -2,7 +2,8 @@
 the same seeds: dev accuracy (fine-grained) per change, mean ± std (min-max), best epochs.
 Test accuracy is not read here: tuning looks at dev only.
 
-    python experiments/sst/tune_summary.py [runs/sst-tune] [runs/sst-glove50]
+    python experiments/sst/tune_summary.py [runs/sst-tune] [runs/sst-glove50-treelstm10]
+(the second: the runs of the recipe before the tuning, moved there when the table took the tuned one)
 Writes experiments/sst/tuning.json and prints a Markdown table.
 """
 
@@ -31,7 +32,7 @@ def _fmt(values: list[float]) -> str:
 
 def main() -> int:
     tune = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/sst-tune")
-    table = Path(sys.argv[2] if len(sys.argv) > 2 else "runs/sst-glove50") / "runs" / "sst" / "fine"
+    table = Path(sys.argv[2] if len(sys.argv) > 2 else "runs/sst-glove50-treelstm10") / "runs" / "sst" / "fine"
     base = _runs(table, "tree-lstm")
     names = sorted({p.parent.name.rsplit("-seed", 1)[0] for p in tune.glob("*-seed*/metrics.json")})
     summary = {"baseline": {"runs": base}}
