@@ -1,6 +1,6 @@
 """The sentiment model shipped in the package (treernn/data/models/sst-fine): it loads with no
 argument everywhere (API, command line, spaCy component) and keeps its SST dev accuracy on the
-gold trees (48.96% fine-grained, 88.3% binary when built; scripts/build-bundled-model)."""
+gold trees (50.23% fine-grained, 87.5% binary when built; scripts/build-bundled-model)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_bundled_model_dev_accuracy_on_gold_trees(sst_dir):
     fine = sum(p.label == t.label for p, t in zip(predictions, dev)) / len(dev)
     polar = [(p, t.label) for p, t in zip(predictions, dev) if t.label != 2]
     binary = sum((p.binary == "positive") == (g > 2) for p, g in polar) / len(polar)
-    assert len(dev) == 1101 and fine >= 0.48 and binary >= 0.87, (fine, binary)
+    assert len(dev) == 1101 and fine >= 0.495 and binary >= 0.865, (fine, binary)
 
 
 def test_classify_needs_no_model_directory(capsys):
