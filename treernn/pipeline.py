@@ -132,7 +132,7 @@ class SentencePrediction:
         the parse's: dependency relations for spaCy parses (``X`` where a node has none);
         CoreNLP writes its constituency parser's."""
         values = corenlp_values(self.label_names) or list(range(len(self.label_names)))
-        probs = dict(zip((id(n) for n, _, _ in self.nodes()), (p for _, _, p in self.nodes())))
+        probs = {id(node): p for node, _, p in self.nodes()}
         categories = dict(zip(map(id, self.tree.postorder()), self.categories or ()))
 
         def fmt(node: Tree) -> str:
