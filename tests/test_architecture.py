@@ -28,6 +28,7 @@ LAYERS = [
     ("models", ["treernn.models"]),
     ("training", ["treernn.training", "treernn.demos"]),
     ("pipeline", ["treernn.pipeline"]),
+    ("server", ["treernn.serve"]),
     ("apps", ["treernn.spacy_component", "treernn.bench"]),
     ("cli", ["treernn.cli", "treernn.__main__"]),
 ]

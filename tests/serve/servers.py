@@ -1,0 +1,114 @@
+"""Servers for the tests (helpers; the fixtures are in conftest.py): the real one in a subprocess (the bundled model, ``--port 0``), or an
+application with a stand-in annotator served by uvicorn in a thread (no model, starts at once)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Iterator, Optional
+
+import pytest
+
+from treernn.serve.corenlp import Sentence, Token
+
+START_TIMEOUT = 180  # seconds: torch, spaCy and the model load on a busy CI machine
+
+
+class ServerProcess:
+    def __init__(self, args: list[str]) -> None:
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen([sys.executable, "-m", "treernn", "serve", "--port", "0", *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.url = self._wait_ready()
+
+    def _wait_ready(self) -> str:
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if not sel.select(timeout=1):
+                if self.proc.poll() is not None:
+                    break
+                continue
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            if "ready at " in line:
+                return line.split("ready at ", 1)[1].split()[0]
+        self.proc.kill()
+        raise AssertionError(f"the server did not start: {self.proc.stderr.read()[-2000:]}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise
+
+
+class StubPrediction:
+    def __init__(self, text: str) -> None:
+        self.text, self.text_index, self.sentence_index = text, 0, 0
+
+    def to_json(self) -> dict:
+        return {"index": self.sentence_index, "text": self.text_index, "tokens": [self.text], "sentiment": "Neutral"}
+
+
+class StubAnnotator:
+    """Stands in for the model: one neutral sentence per text, ``delay`` seconds a batch;
+    records each batch's size; a text ``"raise"`` makes the batch fail."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.batches: list[int] = []
+
+    def annotate(self, texts):
+        from treernn.errors import ParserError
+
+        self.batches.append(len(texts))
+        time.sleep(self.delay)
+        if "raise" in texts:
+            raise ParserError("this text is refused")
+        out = []
+        for t in texts:
+            s = Sentence(0, t, [Token(1, t, 0, len(t), "", "")],
+                         fields={"sentimentValue": "2", "sentiment": "Neutral"}, sentiment="Neutral")
+            s.prediction = StubPrediction(t)
+            out.append([s])
+        return out
+
+
+@contextlib.contextmanager
+def running(app) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread on a free loopback port; its URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise AssertionError("the test server did not start")
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def stub_app(delay: float = 0.0, annotator: Optional[StubAnnotator] = None, **settings):
+    from treernn.serve.app import ServeConfig, create_app
+
+    annotator = annotator or StubAnnotator(delay)
+    return create_app(ServeConfig(**settings), annotator), annotator

@@ -1,0 +1,86 @@
+"""Texts in, CoreNLP-shaped sentences out: what the server's model thread runs for each batch.
+
+The texts of every request in a batch are parsed together (one ``nlp.pipe``) and all their
+sentences go through the model together (:meth:`treernn.pipeline.Predictor.predict_trees`,
+``batch_size`` sentences a call), the same parse and the same trees as
+:meth:`Predictor.predict <treernn.pipeline.Predictor.predict>` gives for each text, so the
+labels are those of ``treernn classify``. The server's text is always plain text (a text in
+brackets is not read as a tree, as CoreNLP would not).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+from treernn.pipeline import CORENLP_CLASSES, Predictor, SentencePrediction, corenlp_values
+from treernn.serve.corenlp import Sentence, Token
+from treernn.trees import from_spacy
+
+
+class Annotator:
+    """A :class:`~treernn.pipeline.Predictor` that keeps each token's place in the text.
+
+    Args:
+        predictor: the model, its vocabulary and its spaCy parser.
+        max_tokens: the longest sentence labeled (None: no limit); a longer one becomes a
+            sentence with ``error`` set and no labels, the text's other sentences are labeled.
+    """
+
+    def __init__(self, predictor: Predictor, max_tokens: Optional[int]) -> None:
+        self.predictor = predictor
+        self.max_tokens = max_tokens
+        self.sentiment = corenlp_values(predictor.label_names) is not None
+
+    def annotate(self, texts: Sequence[str]) -> list[list[Sentence]]:
+        """The sentences of each text, labeled. Runs in the model's thread (it holds no lock:
+        one thread at a time)."""
+        nlp = self.predictor.parser.nlp
+        documents: list[list[Sentence]] = []
+        trees: list[Any] = []
+        waiting: list[Sentence] = []
+        for i, doc in enumerate(nlp.pipe(list(texts), batch_size=256)):
+            kept = [tok for tok in doc if tok.text.strip()]  # whitespace tokens, as the pipeline drops them
+            position = {tok.i: k for k, tok in enumerate(kept)}
+            sentences: list[Sentence] = []
+            for sent, tree in zip(doc.sents, from_spacy(doc) if len(doc) else []):
+                tokens = [_token(doc.text, kept, position[tok.i], n + 1)
+                          for n, tok in enumerate(t for t in sent if t.i in position)]
+                if not tokens:
+                    continue  # a sentence of whitespace only
+                sentence = Sentence(len(sentences), _span_text(doc.text, tokens), tokens)
+                sentences.append(sentence)
+                if self.max_tokens is not None and len(tokens) > self.max_tokens:
+                    sentence.error = (f"sentence {sentence.index + 1} of {len(tokens)} tokens, over the "
+                                      f"limit of {self.max_tokens} (--max-tokens)")
+                    continue
+                shaped = self.predictor.shape([tree])
+                trees.append(shaped[0])
+                waiting.append(sentence)
+                sentence.prediction_id = (i, sentence.index)
+            documents.append(sentences)
+        if trees:
+            predictions = self.predictor.predict_trees(trees, [s.prediction_id for s in waiting])
+            for sentence, p in zip(waiting, predictions):
+                self._label(sentence, p)
+        return documents
+
+    def _label(self, sentence: Sentence, p: SentencePrediction) -> None:
+        full = p.to_json()
+        sentence.fields = {k: v for k, v in full.items() if k not in ("index", "text", "tokens", "nodes")}
+        sentence.prediction = p
+        if self.sentiment:
+            sentence.sentiment = CORENLP_CLASSES[corenlp_values(p.label_names)[p.label]]
+
+
+def _token(text: str, kept: list, k: int, index: int) -> Token:
+    """Token ``k`` of the text's non-whitespace tokens, with the text around it as CoreNLP's
+    ``before`` / ``after`` (the whitespace between it and its neighbours)."""
+    tok = kept[k]
+    begin, end = tok.idx, tok.idx + len(tok.text)
+    before_start = kept[k - 1].idx + len(kept[k - 1].text) if k else 0
+    after_end = kept[k + 1].idx if k + 1 < len(kept) else len(text)
+    return Token(index, tok.text, begin, end, text[before_start:begin], text[end:after_end])
+
+
+def _span_text(text: str, tokens: list[Token]) -> str:
+    return text[tokens[0].begin:tokens[-1].end]

@@ -1,0 +1,355 @@
+"""``treernn serve``: the HTTP application (Starlette) and how it runs (uvicorn).
+
+Routes:
+
+- ``POST /``: CoreNLP's server protocol (see :mod:`treernn.serve.corenlp`): the text as the
+  body, ``properties`` in the URL; CoreNLP's JSON document or its plain-text form.
+- ``GET /``: a short page (200), as CoreNLP's server answers with its page; pycorenlp asks it
+  before every request.
+- ``GET /live``, ``GET /ready``, ``GET /ping``: CoreNLP's health checks (``live``, ``ready``,
+  ``pong``).
+- ``POST /v1/classify``: ``{"texts": [...]}`` in, treernn's own per-node output out
+  (``{"sentences": [...], "errors": [...]}``, each sentence as a line of ``treernn classify
+  --format json``).
+- ``GET /v1/stats``: batches, texts and requests so far, the server's settings.
+
+Every error body is JSON with a one-line ``error``: 400 for bad input (malformed
+``properties``, a format not spoken, bytes not valid UTF-8, bad JSON), 404/405 for other
+paths and methods, 413 for a body over ``--max-chars``, 503 when a request waited over
+``--timeout`` seconds or the queue is full. A sentence over ``--max-tokens`` is an entry with
+``error`` in the document; the other sentences are labeled.
+
+Why Starlette and uvicorn: the issue asks for a real ASGI stack; Starlette is the small
+toolkit under FastAPI (routing, requests, responses, lifespan) without the pydantic layer
+this protocol has no use for (its bodies are text and loose property maps, not JSON models);
+uvicorn is the ASGI server both document, with graceful shutdown and multi-process workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from treernn.errors import ServerError, TreernnError
+from treernn.inputs import DEFAULT_MAX_CHARS, DEFAULT_MAX_TOKENS
+from treernn.serve.batching import Batcher, Busy
+from treernn.serve.corenlp import decode_body, document_json, document_text, read_properties
+
+log = logging.getLogger("treernn.serve")
+_CONFIG_ENV = "TREERNN_SERVE_CONFIG"  # the settings, as JSON, for worker processes
+
+
+@dataclass
+class ServeConfig:
+    """The server's settings (``treernn serve --help`` says what each does)."""
+
+    model: Optional[str] = None
+    host: str = "127.0.0.1"
+    port: int = 9000
+    workers: int = 1
+    threads: int = 1
+    max_batch: int = 256
+    max_wait_ms: float = 5.0
+    max_chars: int = DEFAULT_MAX_CHARS  # 0: no limit
+    max_tokens: int = DEFAULT_MAX_TOKENS  # 0: no limit
+    timeout: float = 15.0
+    max_queue: int = 8192
+    device: str = "cpu"
+    spacy_pipeline: Optional[str] = None
+
+    def check(self) -> "ServeConfig":
+        for name in ("workers", "threads", "max_batch", "max_queue"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ServerError(f"--{name.replace('_', '-')} must be an integer >= 1, got {value!r}")
+        for name in ("max_chars", "max_tokens"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ServerError(f"--{name.replace('_', '-')} must be an integer >= 0 (0: no limit), got {value!r}")
+        if not 0 <= self.port <= 65535:
+            raise ServerError(f"--port must be 0-65535, got {self.port}")
+        if not self.max_wait_ms >= 0:
+            raise ServerError(f"--max-wait-ms must be >= 0, got {self.max_wait_ms}")
+        if not self.timeout > 0:
+            raise ServerError(f"--timeout must be > 0 seconds, got {self.timeout}")
+        return self
+
+    @property
+    def model_name(self) -> str:
+        return self.model if self.model else "the bundled SST model (sst-fine)"
+
+
+def load_annotator(config: ServeConfig):
+    """The model, its vocabulary and spaCy, ready to annotate (CheckpointError, ParserError
+    for a bad model directory or spaCy pipeline)."""
+    from treernn import pipeline
+    from treernn.parsing import SpacyParser
+    from treernn.serve.annotate import Annotator
+
+    parser = SpacyParser(model=config.spacy_pipeline) if config.spacy_pipeline else None
+    predictor = pipeline.load(config.model, device=config.device, parser=parser, batch_size=config.max_batch,
+                              max_tokens=None, max_chars=None, threads=config.threads)
+    if parser is None:
+        predictor.parser  # load spaCy now, not on the first request
+    return Annotator(predictor, config.max_tokens or None)
+
+
+# ---------------------------------------------------------------------------------- errors
+class _Refused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _error(status: int, message: str, headers: Optional[dict] = None) -> JSONResponse:
+    return JSONResponse({"error": " ".join(str(message).split())}, status_code=status, headers=headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail if exc.status_code != 404 else f"no such path: {request.url.path}"
+    if exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}"
+    return _error(exc.status_code, detail, headers=getattr(exc, "headers", None))
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    log.exception("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _error(500, f"internal error: {type(exc).__name__} (a bug in treernn; the server log has the traceback)")
+
+
+# ---------------------------------------------------------------------------------- app
+class _Service:
+    """What the routes share: the settings, the annotator and the batcher."""
+
+    def __init__(self, config: ServeConfig, annotator: Any) -> None:
+        self.config = config
+        self.annotator = annotator
+        self.batcher: Optional[Batcher] = None
+        self.ready = False
+        self.started = time.time()
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.annotator is None:
+            self.annotator = await loop.run_in_executor(None, load_annotator, self.config)
+        await loop.run_in_executor(None, self.annotator.annotate, ["Ready."])  # warm up spaCy and the model
+        self.batcher = Batcher(self.annotator.annotate, self.config.max_batch, self.config.max_wait_ms / 1000,
+                               self.config.max_queue)
+        self.batcher.start()
+        self.ready = True
+
+    async def stop(self) -> None:
+        self.ready = False
+        if self.batcher is not None:
+            await self.batcher.close()
+
+    async def read_text(self, request: Request) -> str:
+        """The body, decoded; 413 past ``max_chars`` (read no further than 4 bytes a character)."""
+        limit = self.config.max_chars
+        max_bytes = 4 * limit if limit else None
+        length = request.headers.get("content-length")
+        if max_bytes is not None and length and length.isdigit() and int(length) > max_bytes:
+            raise _Refused(413, f"body of {int(length)} bytes, over the limit of {limit} characters (--max-chars)")
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if max_bytes is not None and size > max_bytes:
+                raise _Refused(413, f"body over the limit of {limit} characters (--max-chars)")
+            chunks.append(chunk)
+        try:
+            text = decode_body(b"".join(chunks), request.headers.get("content-type"))
+        except ServerError as exc:
+            raise _Refused(400, str(exc)) from None
+        if limit and len(text) > limit:
+            raise _Refused(413, f"body of {len(text)} characters, over the limit of {limit} (--max-chars)")
+        return text
+
+    async def annotate(self, texts: list[str]) -> list:
+        assert self.batcher is not None
+        try:
+            return await asyncio.wait_for(self.batcher.submit(texts), self.config.timeout)
+        except asyncio.TimeoutError:
+            raise _Refused(503, f"the request took over {self.config.timeout:g} s (--timeout): the server is "
+                                f"overloaded or the text too long") from None
+        except Busy as exc:
+            raise _Refused(503, str(exc)) from None
+
+
+def _refusals(handler):
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except _Refused as exc:
+            return _error(exc.status, str(exc))
+        except TreernnError as exc:  # the input's fault (ServerError, ParserError, ...), never a 500
+            return _error(400, str(exc))
+    wrapped.__name__ = handler.__name__
+    return wrapped
+
+
+_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>treernn sentiment server</title></head>
+<body><h1>treernn sentiment server</h1>
+<p>A CoreNLP-compatible sentiment server: <code>POST /?properties={"annotators":"sentiment","outputFormat":"json"}</code>
+with the text as the body. Model: {model}.</p>
+<p><code>POST /v1/classify</code> with <code>{"texts": [...]}</code> labels every phrase.
+Health: <a href="/live">/live</a>, <a href="/ready">/ready</a>. Counts: <a href="/v1/stats">/v1/stats</a>.</p>
+</body></html>
+"""
+
+
+def create_app(config: ServeConfig, annotator: Any = None) -> Starlette:
+    """The ASGI application. ``annotator`` (from :func:`load_annotator`) is loaded at start-up
+    when not given."""
+    service = _Service(config.check(), annotator)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        await service.start()
+        if os.environ.get(_CONFIG_ENV):  # a worker process of several
+            print(f"treernn serve: worker {os.getpid()} ready", flush=True)
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    async def page(request: Request) -> Response:
+        return HTMLResponse(_PAGE.replace("{model}", config.model_name))
+
+    async def live(request: Request) -> Response:
+        return PlainTextResponse("live\n")
+
+    async def ready(request: Request) -> Response:
+        if service.ready:
+            return PlainTextResponse("ready\n")
+        return PlainTextResponse("server is not ready\n", status_code=503)
+
+    async def ping(request: Request) -> Response:
+        return PlainTextResponse("pong\n")
+
+    @_refusals
+    async def corenlp(request: Request) -> Response:
+        settings = read_properties(dict(request.query_params))
+        text = await service.read_text(request)
+        sentences = (await service.annotate([text]))[0] if text.strip() else []
+        headers = {}
+        if settings.ignored_annotators:
+            headers["X-Treernn-Ignored-Annotators"] = ",".join(settings.ignored_annotators)
+        if settings.output_format == "text":
+            return PlainTextResponse(document_text(sentences), headers=headers)
+        return JSONResponse(document_json(sentences), headers=headers)
+
+    @_refusals
+    async def classify(request: Request) -> Response:
+        body = await service.read_text(request)
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            raise _Refused(400, f"the body is not JSON: {exc}") from None
+        texts = data.get("texts") if isinstance(data, dict) else None
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise _Refused(400, 'the body must be {"texts": ["a text", ...]}: a list of strings')
+        errors: list[dict] = []
+        wanted = [i for i, t in enumerate(texts) if t.strip()]
+        for i, t in enumerate(texts):
+            if not t.strip():
+                errors.append({"text": i, "error": "empty text"})
+        documents = await service.annotate([texts[i] for i in wanted]) if wanted else []
+        out = []
+        for i, sentences in zip(wanted, documents):
+            for s in sentences:
+                if s.error is not None:
+                    errors.append({"text": i, "sentence": s.index, "error": s.error})
+                else:
+                    p = s.prediction
+                    p.text_index, p.sentence_index = i, s.index
+                    out.append(p.to_json())
+        errors.sort(key=lambda e: (e["text"], e.get("sentence", -1)))
+        return JSONResponse({"sentences": out, "errors": errors})
+
+    async def stats(request: Request) -> Response:
+        counts = service.batcher.stats.to_json() if service.batcher else {}
+        return JSONResponse({"model": config.model_name, "ready": service.ready, "pid": os.getpid(),
+                             "uptime_seconds": round(time.time() - service.started, 1),
+                             "settings": dataclasses.asdict(config), **counts})
+
+    routes = [
+        Route("/", page, methods=["GET"]),
+        Route("/", corenlp, methods=["POST"]),
+        Route("/live", live, methods=["GET"]),
+        Route("/ready", ready, methods=["GET"]),
+        Route("/ping", ping, methods=["GET"]),
+        Route("/v1/classify", classify, methods=["POST"]),
+        Route("/v1/stats", stats, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan,
+                     exception_handlers={HTTPException: _http_error, Exception: _internal_error})
+
+
+def app_from_environment() -> Starlette:
+    """The application of a worker process (``--workers N``): the settings from the environment."""
+    return create_app(ServeConfig(**json.loads(os.environ[_CONFIG_ENV])))
+
+
+# ---------------------------------------------------------------------------------- running
+def serve(config: ServeConfig) -> int:
+    """Run the server until SIGTERM or SIGINT; then stop taking connections, finish the
+    requests in flight and return 0. Prints one line when ready (URL, model, device)."""
+    import uvicorn
+
+    config.check()
+    common = dict(log_level="warning", access_log=False, timeout_graceful_shutdown=int(config.timeout) + 5,
+                  lifespan="on")
+    stopped: list[int] = []
+
+    def note_signal(sig: int, frame: Any) -> None:  # uvicorn re-raises the signal after its shutdown
+        stopped.append(sig)
+
+    if config.workers > 1:
+        load_annotator(config)  # fail here, with one line, rather than in every worker
+        os.environ[_CONFIG_ENV] = json.dumps(dataclasses.asdict(config))
+        print(f"treernn serve: starting {config.workers} workers on http://{config.host}:{config.port} "
+              f"(model: {config.model_name}, device {config.device})", flush=True)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, note_signal)
+        uvicorn.run("treernn.serve.app:app_from_environment", factory=True, host=config.host, port=config.port,
+                    workers=config.workers, **common)
+        return 0
+
+    annotator = load_annotator(config)
+    app = create_app(config, annotator)
+
+    class _Server(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets)
+            if self.started and self.servers:
+                host, port = self.servers[0].sockets[0].getsockname()[:2]
+                print(f"treernn serve: ready at http://{host}:{port} (model: {config.model_name}, "
+                      f"device {config.device}, pid {os.getpid()})", flush=True)
+
+    server = _Server(uvicorn.Config(app, host=config.host, port=config.port, **common))
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, note_signal)
+    try:
+        server.run()
+    except SystemExit:  # uvicorn exits when it cannot bind (it logged why)
+        pass
+    if not server.started:
+        raise ServerError(f"could not listen on {config.host}:{config.port} (in use, or not an address of "
+                          f"this machine)")
+    return 0

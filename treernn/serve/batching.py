@@ -1,0 +1,160 @@
+"""Batching across requests: the texts of concurrent requests go through the parser and the
+model together, in one thread beside the event loop.
+
+A request's texts wait in a queue. The model thread takes the first waiting request, then
+every other one that is waiting, and waits up to ``max_wait`` seconds for more while it has
+fewer than ``max_batch`` texts; then it parses and labels all of them at once. While it works,
+the next requests queue up and make the next batch, so under load the batches grow by
+themselves and with one client a request waits at most ``max_wait``. The event loop never
+runs the model: it only reads requests and writes answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
+
+from treernn.errors import ServerError
+
+
+class Busy(ServerError):
+    """More texts are waiting than the queue takes (the server answers 503)."""
+
+
+@dataclass
+class _Job:
+    texts: Sequence[str]
+    future: asyncio.Future
+    queued: float = field(default_factory=time.perf_counter)
+
+
+@dataclass
+class BatchStats:
+    """Counts since the server started (``GET /v1/stats``)."""
+
+    batches: int = 0
+    texts: int = 0
+    requests: int = 0
+    largest: int = 0
+    busy_seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"batches": self.batches, "texts": self.texts, "requests": self.requests,
+                "largest_batch": self.largest, "mean_batch": round(self.texts / self.batches, 2) if self.batches else 0.0,
+                "model_busy_seconds": round(self.busy_seconds, 3)}
+
+
+class Batcher:
+    """Runs ``work(texts) -> results`` (one result per text) over the texts of many requests.
+
+    Args:
+        work: the function the model thread runs (:meth:`Annotator.annotate`).
+        max_batch: the most texts gathered into one batch (a request with more goes alone).
+        max_wait: seconds the first request of a batch waits for others (0: none).
+        max_queue: the most texts waiting; a request past it is refused (:class:`Busy`).
+    """
+
+    def __init__(self, work: Callable[[list[str]], list[Any]], max_batch: int = 256,
+                 max_wait: float = 0.005, max_queue: int = 8192) -> None:
+        if max_batch < 1:
+            raise ServerError(f"--max-batch must be >= 1, got {max_batch}")
+        if max_wait < 0:
+            raise ServerError(f"--max-wait-ms must be >= 0, got {max_wait * 1000:g}")
+        self.work, self.max_batch, self.max_wait, self.max_queue = work, max_batch, max_wait, max_queue
+        self.stats = BatchStats()
+        self._queue: Optional[asyncio.Queue] = None
+        self._task: Optional[asyncio.Task] = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="treernn-model")
+        self._waiting = 0
+
+    def start(self) -> None:
+        """Start the batching task (in the running event loop)."""
+        self._queue = asyncio.Queue()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="treernn-batcher")
+
+    async def close(self) -> None:
+        """Stop taking batches; the batch in the model thread finishes first."""
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown, True)
+
+    async def submit(self, texts: Sequence[str]) -> list[Any]:
+        """The results for ``texts``, once their batch went through the model.
+
+        Raises:
+            Busy: the queue is full.
+            Exception: whatever ``work`` raised for the batch.
+        """
+        assert self._queue is not None, "Batcher.start() first"
+        if self._waiting + len(texts) > self.max_queue and self._waiting:
+            raise Busy(f"server busy: {self._waiting} texts are waiting (the queue takes {self.max_queue}); try again")
+        future = asyncio.get_running_loop().create_future()
+        self._waiting += len(texts)
+        self._queue.put_nowait(_Job(texts, future))
+        return await future
+
+    async def _next_batch(self) -> list[_Job]:
+        assert self._queue is not None
+        loop = asyncio.get_running_loop()
+        jobs = [await self._queue.get()]
+        count = len(jobs[0].texts)
+        deadline = loop.time() + self.max_wait
+        while count < self.max_batch:
+            try:
+                job = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    job = await asyncio.wait_for(self._queue.get(), remaining)
+                except asyncio.TimeoutError:
+                    break
+            jobs.append(job)
+            count += len(job.texts)
+        return jobs
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            jobs = await self._next_batch()
+            self._waiting -= sum(len(j.texts) for j in jobs)
+            live = [j for j in jobs if not j.future.done()]  # a request that timed out is dropped
+            if not live:
+                continue
+            texts = [t for j in live for t in j.texts]
+            started = time.perf_counter()
+            try:
+                results = await loop.run_in_executor(self._executor, self.work, texts)
+            except Exception as exc:
+                # the batch failed: each request again alone, so that only the one at fault fails
+                for j in live:
+                    try:
+                        alone = exc if len(live) == 1 else await loop.run_in_executor(self._executor, self.work, list(j.texts))
+                    except Exception as own:
+                        alone = own
+                    if j.future.done():
+                        continue
+                    if isinstance(alone, Exception):
+                        j.future.set_exception(alone)
+                    else:
+                        j.future.set_result(alone)
+                continue
+            finally:
+                self.stats.batches += 1
+                self.stats.texts += len(texts)
+                self.stats.requests += len(live)
+                self.stats.largest = max(self.stats.largest, len(texts))
+                self.stats.busy_seconds += time.perf_counter() - started
+            start = 0
+            for j in live:
+                if not j.future.done():
+                    j.future.set_result(results[start:start + len(j.texts)])
+                start += len(j.texts)
