@@ -118,6 +118,15 @@ class ServerError(TreernnError):
     (the server turns these into a 4xx answer with a one-line ``error``)."""
 
 
+class RequestError(ServerError):
+    """A request the server refuses; ``status`` is the HTTP status of its answer (400 bad input,
+    413 too large, 503 over the timeout or the queue full)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 # ---------------------------------------------------------------------------- bench
 class BenchError(TreernnError):
     """The benchmark cannot run as asked (bad settings, missing data)."""

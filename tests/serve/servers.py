@@ -1,4 +1,4 @@
-"""Servers for the tests (helpers; the fixtures are in conftest.py): the real one in a subprocess (the bundled model, ``--port 0``), or an
+"""Servers for the tests (no conftest.py here: tests import ``conftest`` from tests/): the real one in a subprocess (the bundled model, ``--port 0``), or an
 application with a stand-in annotator served by uvicorn in a thread (no model, starts at once)."""
 
 from __future__ import annotations
@@ -52,6 +52,14 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             raise
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ServerProcess]:
+    """The real server with the bundled model and the default settings."""
+    s = ServerProcess([])
+    yield s
+    s.stop()
 
 
 class StubPrediction:

@@ -45,9 +45,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from treernn.errors import ServerError, TreernnError
+from treernn import pipeline
+from treernn.errors import RequestError, ServerError, TreernnError
 from treernn.inputs import DEFAULT_MAX_CHARS, DEFAULT_MAX_TOKENS
-from treernn.serve.batching import Batcher, Busy
+from treernn.parsing import SpacyParser
+from treernn.serve.annotate import Annotator
+from treernn.serve.batching import Batcher
 from treernn.serve.corenlp import decode_body, document_json, document_text, read_properties
 
 log = logging.getLogger("treernn.serve")
@@ -97,10 +100,6 @@ class ServeConfig:
 def load_annotator(config: ServeConfig):
     """The model, its vocabulary and spaCy, ready to annotate (CheckpointError, ParserError
     for a bad model directory or spaCy pipeline)."""
-    from treernn import pipeline
-    from treernn.parsing import SpacyParser
-    from treernn.serve.annotate import Annotator
-
     parser = SpacyParser(model=config.spacy_pipeline) if config.spacy_pipeline else None
     predictor = pipeline.load(config.model, device=config.device, parser=parser, batch_size=config.max_batch,
                               max_tokens=None, max_chars=None, threads=config.threads)
@@ -110,12 +109,6 @@ def load_annotator(config: ServeConfig):
 
 
 # ---------------------------------------------------------------------------------- errors
-class _Refused(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 def _error(status: int, message: str, headers: Optional[dict] = None) -> JSONResponse:
     return JSONResponse({"error": " ".join(str(message).split())}, status_code=status, headers=headers)
 
@@ -165,19 +158,19 @@ class _Service:
         max_bytes = 4 * limit if limit else None
         length = request.headers.get("content-length")
         if max_bytes is not None and length and length.isdigit() and int(length) > max_bytes:
-            raise _Refused(413, f"body of {int(length)} bytes, over the limit of {limit} characters (--max-chars)")
+            raise RequestError(f"body of {int(length)} bytes, over the limit of {limit} characters (--max-chars)", 413)
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
             if max_bytes is not None and size > max_bytes:
-                raise _Refused(413, f"body over the limit of {limit} characters (--max-chars)")
+                raise RequestError(f"body over the limit of {limit} characters (--max-chars)", 413)
             chunks.append(chunk)
         try:
             text = decode_body(b"".join(chunks), request.headers.get("content-type"))
         except ServerError as exc:
-            raise _Refused(400, str(exc)) from None
+            raise RequestError(str(exc), 400) from None
         if limit and len(text) > limit:
-            raise _Refused(413, f"body of {len(text)} characters, over the limit of {limit} (--max-chars)")
+            raise RequestError(f"body of {len(text)} characters, over the limit of {limit} (--max-chars)", 413)
         return text
 
     async def annotate(self, texts: list[str]) -> list:
@@ -185,17 +178,15 @@ class _Service:
         try:
             return await asyncio.wait_for(self.batcher.submit(texts), self.config.timeout)
         except asyncio.TimeoutError:
-            raise _Refused(503, f"the request took over {self.config.timeout:g} s (--timeout): the server is "
-                                f"overloaded or the text too long") from None
-        except Busy as exc:
-            raise _Refused(503, str(exc)) from None
+            raise RequestError(f"the request took over {self.config.timeout:g} s (--timeout): the server is "
+                               f"overloaded or the text too long", 503) from None
 
 
 def _refusals(handler):
     async def wrapped(request: Request) -> Response:
         try:
             return await handler(request)
-        except _Refused as exc:
+        except RequestError as exc:
             return _error(exc.status, str(exc))
         except TreernnError as exc:  # the input's fault (ServerError, ParserError, ...), never a 500
             return _error(400, str(exc))
@@ -260,10 +251,10 @@ def create_app(config: ServeConfig, annotator: Any = None) -> Starlette:
         try:
             data = json.loads(body)
         except ValueError as exc:
-            raise _Refused(400, f"the body is not JSON: {exc}") from None
+            raise RequestError(f"the body is not JSON: {exc}") from None
         texts = data.get("texts") if isinstance(data, dict) else None
         if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
-            raise _Refused(400, 'the body must be {"texts": ["a text", ...]}: a list of strings')
+            raise RequestError('the body must be {"texts": ["a text", ...]}: a list of strings')
         errors: list[dict] = []
         wanted = [i for i, t in enumerate(texts) if t.strip()]
         for i, t in enumerate(texts):

@@ -17,11 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
-from treernn.errors import ServerError
-
-
-class Busy(ServerError):
-    """More texts are waiting than the queue takes (the server answers 503)."""
+from treernn.errors import RequestError, ServerError
 
 
 @dataclass
@@ -54,7 +50,7 @@ class Batcher:
         work: the function the model thread runs (:meth:`Annotator.annotate`).
         max_batch: the most texts gathered into one batch (a request with more goes alone).
         max_wait: seconds the first request of a batch waits for others (0: none).
-        max_queue: the most texts waiting; a request past it is refused (:class:`Busy`).
+        max_queue: the most texts waiting; a request past it is refused (503).
     """
 
     def __init__(self, work: Callable[[list[str]], list[Any]], max_batch: int = 256,
@@ -89,12 +85,13 @@ class Batcher:
         """The results for ``texts``, once their batch went through the model.
 
         Raises:
-            Busy: the queue is full.
+            RequestError: the queue is full (status 503).
             Exception: whatever ``work`` raised for the batch.
         """
         assert self._queue is not None, "Batcher.start() first"
         if self._waiting + len(texts) > self.max_queue and self._waiting:
-            raise Busy(f"server busy: {self._waiting} texts are waiting (the queue takes {self.max_queue}); try again")
+            raise RequestError(f"server busy: {self._waiting} texts are waiting (the queue takes {self.max_queue}); "
+                               f"try again", status=503)
         future = asyncio.get_running_loop().create_future()
         self._waiting += len(texts)
         self._queue.put_nowait(_Job(texts, future))

@@ -1,0 +1,175 @@
+"""The real server (``treernn serve``, the bundled model, a subprocess on a free loopback port)
+with real CoreNLP clients: pycorenlp as its users call it, stanza's ``CoreNLPClient`` pointed at
+it (no server started), plain httpx; the same labels as ``treernn classify``; limits; SIGTERM
+with requests in flight; several workers on one port."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+
+from servers import ServerProcess, server  # noqa: F401  (server: a fixture)
+
+TEXTS = [
+    "The movie was great. The plot, not so much.",
+    "An utterly charmless and tedious film, with no laughs at all.",
+    "It is a wonderful, heartfelt story with terrific performances!",
+]
+
+
+@pytest.fixture(scope="module")
+def expected():
+    """What ``treernn classify`` gives for TEXTS: each sentence's tokens and class."""
+    import treernn
+
+    predictor = treernn.load()
+    out = []
+    for text in TEXTS:
+        out.append([(p.tokens, p.to_json()["sentiment"], p.to_json()["sentimentValue"]) for p in predictor.predict(text)])
+    return out
+
+
+def _labels(doc: dict) -> list:
+    return [([t["word"] for t in s["tokens"]], s["sentiment"], s["sentimentValue"]) for s in doc["sentences"]]
+
+
+def test_pycorenlp_script_written_for_corenlp_gets_the_same_labels(server, expected):
+    from pycorenlp import StanfordCoreNLP
+
+    nlp = StanfordCoreNLP(server.url)  # the only change from a CoreNLP script: the URL
+    for text, want in zip(TEXTS, expected):
+        out = nlp.annotate(text, properties={"annotators": "tokenize,ssplit,parse,sentiment", "outputFormat": "json"})
+        # pycorenlp 0.3.0 on Python >= 3.9 gives the JSON as a string (its json.loads(encoding=) fails)
+        doc = json.loads(out) if isinstance(out, str) else out
+        assert _labels(doc) == want
+        for s in doc["sentences"]:
+            assert s["sentimentTree"].startswith("(") and len(s["sentimentDistribution"]) == 5
+    text = nlp.annotate(TEXTS[0], properties={"annotators": "sentiment", "outputFormat": "text"})
+    assert text.startswith(f"Sentence #1 (5 tokens, sentiment: {expected[0][0][1]}):\nThe movie was great.\n")
+
+
+def test_stanza_client_pointed_at_the_server(server, expected):
+    from stanza.server import CoreNLPClient, StartServer
+    from stanza.server.client import AnnotationException
+
+    with CoreNLPClient(endpoint=server.url, start_server=StartServer.DONT_START, annotators=["sentiment"],
+                       output_format="json", timeout=60000) as client:
+        for text, want in zip(TEXTS, expected):
+            assert _labels(client.annotate(text)) == want
+        assert client.annotate(TEXTS[0], output_format="text").startswith("Sentence #1 (5 tokens")
+        # stanza's default format is protobuf: refused with a body that names what is spoken
+        with pytest.raises(AnnotationException, match="writes json or text"):
+            client.annotate(TEXTS[0], output_format="serialized")
+
+
+def test_tokens_carry_corenlp_offsets(server):
+    text = "  Not bad at all.\n\nA (truly) dull mess...  "
+    doc = httpx.post(server.url, params={"properties": '{"outputFormat": "json"}'}, content=text.encode(),
+                     headers={"content-type": "text/plain; charset=utf-8"}, timeout=60).json()
+    rebuilt = ""
+    for s, sentence in enumerate(doc["sentences"]):
+        assert sentence["index"] == s
+        for k, t in enumerate(sentence["tokens"]):
+            assert t["index"] == k + 1
+            assert text[t["characterOffsetBegin"]:t["characterOffsetEnd"]] == t["word"] == t["originalText"]
+            if not rebuilt:
+                rebuilt = t["before"]
+            rebuilt += t["word"] + t["after"]
+    assert rebuilt == text  # before/after hold every character between the tokens
+    assert [t["word"] for t in doc["sentences"][-1]["tokens"]][:3] == ["A", "(", "truly"]
+
+
+def test_v1_classify_matches_classify_json(server, expected):
+    r = httpx.post(f"{server.url}/v1/classify", json={"texts": TEXTS}, timeout=60)
+    out = r.json()
+    assert out["errors"] == []
+    got = [[] for _ in TEXTS]
+    for s in out["sentences"]:
+        got[s["text"]].append((s["tokens"], s["sentiment"], s["sentimentValue"]))
+        assert len(s["nodes"]) == 2 * len(s["tokens"]) - 1  # every phrase labeled (binarized)
+    assert got == expected
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_limits_on_the_real_server():
+    s = ServerProcess(["--max-tokens", "12", "--max-chars", "300"])
+    try:
+        long = "This is a sentence that goes on and on and on and on and on and on without an end"
+        doc = httpx.post(s.url, content=f"Great fun. {long}. Awful.", timeout=60).json()
+        first, middle, last = doc["sentences"]
+        assert first["sentiment"] in ("Positive", "Verypositive") and last["sentiment"] in ("Negative", "Verynegative")
+        assert middle["error"] == "sentence 2 of 21 tokens, over the limit of 12 (--max-tokens)"
+        assert "sentiment" not in middle and len(middle["tokens"]) == 21
+        r = httpx.post(s.url, content="x" * 301, timeout=60)
+        assert r.status_code == 413 and r.json()["error"] == "body of 301 characters, over the limit of 300 (--max-chars)"
+        out = httpx.post(f"{s.url}/v1/classify", json={"texts": ["Fine.", long]}, timeout=60).json()
+        assert [x["text"] for x in out["sentences"]] == [0]
+        assert out["errors"] == [{"text": 1, "sentence": 0, "error": "sentence 1 of 20 tokens, over the limit of 12 "
+                                                                       "(--max-tokens)"}]
+    finally:
+        assert s.stop() == 0
+
+
+def test_sigterm_finishes_the_requests_in_flight_and_exits_0():
+    s = ServerProcess([])
+    text = " ".join(f"The {i}th scene is funny and the music is lovely." for i in range(60))
+    results: list = [None] * 12
+    done_at: list = [0.0] * 12
+
+    def one(i: int) -> None:
+        try:
+            results[i] = httpx.post(s.url, content=text, timeout=120)
+        except httpx.HTTPError as exc:
+            results[i] = exc
+        done_at[i] = time.monotonic()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    time.sleep(0.7)  # every request sent and being worked on (~700 sentences: seconds of work)
+    signalled = time.monotonic()
+    s.proc.send_signal(signal.SIGTERM)
+    for t in threads:
+        t.join(120)
+    code = s.proc.wait(60)
+    exited = time.monotonic()
+    assert code == 0, s.proc.stderr.read()[-2000:]
+    assert all(isinstance(r, httpx.Response) and r.status_code == 200 for r in results), results
+    assert all(len(r.json()["sentences"]) == 60 for r in results)
+    assert max(done_at) > signalled  # they were in flight when the signal came
+    assert exited - max(done_at) < 5  # and the server went soon after the last one
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(s.url + "/live", timeout=5)
+
+
+def test_several_workers_share_one_port():
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "treernn", "serve", "--port", str(port), "--workers", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready, deadline = 0, time.monotonic() + 240
+        while ready < 2 and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            ready += "ready" in line
+        assert ready == 2, proc.stderr.read()[-2000:] if proc.poll() is not None else "workers not ready"
+        url = f"http://127.0.0.1:{port}"
+        for text in TEXTS:
+            assert httpx.post(url, content=text, timeout=60).json()["sentences"][0]["sentiment"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
