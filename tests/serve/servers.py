@@ -62,14 +62,6 @@ def server() -> Iterator[ServerProcess]:
     s.stop()
 
 
-class StubPrediction:
-    def __init__(self, text: str) -> None:
-        self.text, self.text_index, self.sentence_index = text, 0, 0
-
-    def to_json(self) -> dict:
-        return {"index": self.sentence_index, "text": self.text_index, "tokens": [self.text], "sentiment": "Neutral"}
-
-
 class StubAnnotator:
     """Stands in for the model: one neutral sentence per text, ``delay`` seconds a batch;
     records each batch's size; a text ``"raise"`` makes the batch fail."""
@@ -78,7 +70,7 @@ class StubAnnotator:
         self.delay = delay
         self.batches: list[int] = []
 
-    def annotate(self, texts):
+    def annotate(self, texts, nodes=None):
         from treernn.errors import ParserError
 
         self.batches.append(len(texts))
@@ -89,7 +81,8 @@ class StubAnnotator:
         for t in texts:
             s = Sentence(0, t, [Token(1, t, 0, len(t), "", "")],
                          fields={"sentimentValue": "2", "sentiment": "Neutral"}, sentiment="Neutral")
-            s.prediction = StubPrediction(t)
+            if nodes and nodes[len(out)]:
+                s.prediction = {"tokens": [t], "sentiment": "Neutral", "nodes": []}
             out.append([s])
         return out
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
+from treernn import pipeline
 from treernn.pipeline import CORENLP_CLASSES, Predictor, SentencePrediction, corenlp_values
 from treernn.serve.corenlp import Sentence, Token
 from treernn.trees import from_spacy
@@ -31,43 +32,48 @@ class Annotator:
         self.max_tokens = max_tokens
         self.sentiment = corenlp_values(predictor.label_names) is not None
 
-    def annotate(self, texts: Sequence[str]) -> list[list[Sentence]]:
-        """The sentences of each text, labeled. Runs in the model's thread (it holds no lock:
-        one thread at a time)."""
+    def annotate(self, texts: Sequence[str], nodes: Optional[Sequence[bool]] = None) -> list[list[Sentence]]:
+        """The sentences of each text, labeled: CoreNLP's fields in ``fields``; where
+        ``nodes[i]`` is true, text ``i``'s sentences also get treernn's own JSON (every node,
+        as ``treernn classify --format json`` writes it) in ``prediction``. One call at a time."""
+        with pipeline.paused_gc(self.predictor.pause_gc):  # as Predictor.predict: no gc walks mid-batch
+            return self._annotate(texts, nodes or [False] * len(texts))
+
+    def _annotate(self, texts: Sequence[str], nodes: Sequence[bool]) -> list[list[Sentence]]:
         nlp = self.predictor.parser.nlp
         documents: list[list[Sentence]] = []
         trees: list[Any] = []
         waiting: list[Sentence] = []
-        for i, doc in enumerate(nlp.pipe(list(texts), batch_size=256)):
+        for i, (text, doc) in enumerate(zip(texts, nlp.pipe(list(texts), batch_size=256))):
             kept = [tok for tok in doc if tok.text.strip()]  # whitespace tokens, as the pipeline drops them
             position = {tok.i: k for k, tok in enumerate(kept)}
             sentences: list[Sentence] = []
             for sent, tree in zip(doc.sents, from_spacy(doc) if len(doc) else []):
-                tokens = [_token(doc.text, kept, position[tok.i], n + 1)
+                tokens = [_token(text, kept, position[tok.i], n + 1)
                           for n, tok in enumerate(t for t in sent if t.i in position)]
                 if not tokens:
                     continue  # a sentence of whitespace only
-                sentence = Sentence(len(sentences), _span_text(doc.text, tokens), tokens)
+                sentence = Sentence(len(sentences), _span_text(text, tokens), tokens)
                 sentences.append(sentence)
                 if self.max_tokens is not None and len(tokens) > self.max_tokens:
                     sentence.error = (f"sentence {sentence.index + 1} of {len(tokens)} tokens, over the "
                                       f"limit of {self.max_tokens} (--max-tokens)")
                     continue
-                shaped = self.predictor.shape([tree])
-                trees.append(shaped[0])
+                trees.append(self.predictor.shape([tree])[0])
                 waiting.append(sentence)
                 sentence.prediction_id = (i, sentence.index)
             documents.append(sentences)
         if trees:
             predictions = self.predictor.predict_trees(trees, [s.prediction_id for s in waiting])
             for sentence, p in zip(waiting, predictions):
-                self._label(sentence, p)
+                self._label(sentence, p, nodes[sentence.prediction_id[0]])
         return documents
 
-    def _label(self, sentence: Sentence, p: SentencePrediction) -> None:
-        full = p.to_json()
+    def _label(self, sentence: Sentence, p: SentencePrediction, nodes: bool) -> None:
+        full = p.to_json(nodes=nodes)
         sentence.fields = {k: v for k, v in full.items() if k not in ("index", "text", "tokens", "nodes")}
-        sentence.prediction = p
+        sentence.prediction = full if nodes else None
+        sentence.prediction_id = None
         if self.sentiment:
             sentence.sentiment = CORENLP_CLASSES[corenlp_values(p.label_names)[p.label]]
 

@@ -36,7 +36,6 @@ import os
 import signal
 import sys
 import time
-from dataclasses import dataclass
 from typing import Any, Optional
 
 from starlette.applications import Starlette
@@ -45,67 +44,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from treernn import pipeline
 from treernn.errors import RequestError, ServerError, TreernnError
-from treernn.inputs import DEFAULT_MAX_CHARS, DEFAULT_MAX_TOKENS
-from treernn.parsing import SpacyParser
-from treernn.serve.annotate import Annotator
 from treernn.serve.batching import Batcher
+from treernn.serve.config import ServeConfig
 from treernn.serve.corenlp import decode_body, document_json, document_text, read_properties
+from treernn.serve.worker import ModelProcess, load_annotator
 
 log = logging.getLogger("treernn.serve")
 _CONFIG_ENV = "TREERNN_SERVE_CONFIG"  # the settings, as JSON, for worker processes
-
-
-@dataclass
-class ServeConfig:
-    """The server's settings (``treernn serve --help`` says what each does)."""
-
-    model: Optional[str] = None
-    host: str = "127.0.0.1"
-    port: int = 9000
-    workers: int = 1
-    threads: int = 1
-    max_batch: int = 256
-    max_wait_ms: float = 5.0
-    max_chars: int = DEFAULT_MAX_CHARS  # 0: no limit
-    max_tokens: int = DEFAULT_MAX_TOKENS  # 0: no limit
-    timeout: float = 15.0
-    max_queue: int = 8192
-    device: str = "cpu"
-    spacy_pipeline: Optional[str] = None
-
-    def check(self) -> "ServeConfig":
-        for name in ("workers", "threads", "max_batch", "max_queue"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ServerError(f"--{name.replace('_', '-')} must be an integer >= 1, got {value!r}")
-        for name in ("max_chars", "max_tokens"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ServerError(f"--{name.replace('_', '-')} must be an integer >= 0 (0: no limit), got {value!r}")
-        if not 0 <= self.port <= 65535:
-            raise ServerError(f"--port must be 0-65535, got {self.port}")
-        if not self.max_wait_ms >= 0:
-            raise ServerError(f"--max-wait-ms must be >= 0, got {self.max_wait_ms}")
-        if not self.timeout > 0:
-            raise ServerError(f"--timeout must be > 0 seconds, got {self.timeout}")
-        return self
-
-    @property
-    def model_name(self) -> str:
-        return self.model if self.model else "the bundled SST model (sst-fine)"
-
-
-def load_annotator(config: ServeConfig):
-    """The model, its vocabulary and spaCy, ready to annotate (CheckpointError, ParserError
-    for a bad model directory or spaCy pipeline)."""
-    parser = SpacyParser(model=config.spacy_pipeline) if config.spacy_pipeline else None
-    predictor = pipeline.load(config.model, device=config.device, parser=parser, batch_size=config.max_batch,
-                              max_tokens=None, max_chars=None, threads=config.threads)
-    if parser is None:
-        predictor.parser  # load spaCy now, not on the first request
-    return Annotator(predictor, config.max_tokens or None)
 
 
 # ---------------------------------------------------------------------------------- errors
@@ -139,11 +85,17 @@ class _Service:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        if self.annotator is None:
-            self.annotator = await loop.run_in_executor(None, load_annotator, self.config)
-        await loop.run_in_executor(None, self.annotator.annotate, ["Ready."])  # warm up spaCy and the model
-        self.batcher = Batcher(self.annotator.annotate, self.config.max_batch, self.config.max_wait_ms / 1000,
-                               self.config.max_queue)
+        if self.annotator is None:  # a worker process of several: its own model
+            make = ModelProcess if self.config.model_worker == "process" else load_annotator
+            self.annotator = await loop.run_in_executor(None, make, self.config)
+        else:
+            await loop.run_in_executor(None, self.annotator.annotate, ["Ready."])  # warm up
+        annotate = self.annotator.annotate
+
+        def work(items: list) -> list:  # items: (text, with every node's JSON)
+            return annotate([text for text, _ in items], [nodes for _, nodes in items])
+
+        self.batcher = Batcher(work, self.config.max_batch, self.config.max_wait_ms / 1000, self.config.max_queue)
         self.batcher.start()
         self.ready = True
 
@@ -151,6 +103,9 @@ class _Service:
         self.ready = False
         if self.batcher is not None:
             await self.batcher.close()
+        close = getattr(self.annotator, "close", None)
+        if close is not None:
+            await asyncio.get_running_loop().run_in_executor(None, close)
 
     async def read_text(self, request: Request) -> str:
         """The body, decoded; 413 past ``max_chars`` (read no further than 4 bytes a character)."""
@@ -173,10 +128,10 @@ class _Service:
             raise RequestError(f"body of {len(text)} characters, over the limit of {limit} (--max-chars)", 413)
         return text
 
-    async def annotate(self, texts: list[str]) -> list:
+    async def annotate(self, texts: list[str], nodes: bool = False) -> list:
         assert self.batcher is not None
         try:
-            return await asyncio.wait_for(self.batcher.submit(texts), self.config.timeout)
+            return await asyncio.wait_for(self.batcher.submit([(t, nodes) for t in texts]), self.config.timeout)
         except asyncio.TimeoutError:
             raise RequestError(f"the request took over {self.config.timeout:g} s (--timeout): the server is "
                                f"overloaded or the text too long", 503) from None
@@ -260,16 +215,14 @@ def create_app(config: ServeConfig, annotator: Any = None) -> Starlette:
         for i, t in enumerate(texts):
             if not t.strip():
                 errors.append({"text": i, "error": "empty text"})
-        documents = await service.annotate([texts[i] for i in wanted]) if wanted else []
+        documents = await service.annotate([texts[i] for i in wanted], nodes=True) if wanted else []
         out = []
         for i, sentences in zip(wanted, documents):
             for s in sentences:
                 if s.error is not None:
                     errors.append({"text": i, "sentence": s.index, "error": s.error})
                 else:
-                    p = s.prediction
-                    p.text_index, p.sentence_index = i, s.index
-                    out.append(p.to_json())
+                    out.append({**s.prediction, "index": s.index, "text": i})
         errors.sort(key=lambda e: (e["text"], e.get("sentence", -1)))
         return JSONResponse({"sentences": out, "errors": errors})
 
@@ -322,7 +275,9 @@ def serve(config: ServeConfig) -> int:
                     workers=config.workers, **common)
         return 0
 
-    annotator = load_annotator(config)
+    for sig in (signal.SIGTERM, signal.SIGINT):  # the model loads first: Ctrl-C then stops the start
+        signal.signal(sig, note_signal)
+    annotator = ModelProcess(config) if config.model_worker == "process" else load_annotator(config)
     app = create_app(config, annotator)
 
     class _Server(uvicorn.Server):
@@ -334,12 +289,14 @@ def serve(config: ServeConfig) -> int:
                       f"device {config.device}, pid {os.getpid()})", flush=True)
 
     server = _Server(uvicorn.Config(app, host=config.host, port=config.port, **common))
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, note_signal)
     try:
         server.run()
     except SystemExit:  # uvicorn exits when it cannot bind (it logged why)
         pass
+    finally:
+        close = getattr(annotator, "close", None)
+        if close is not None and getattr(annotator, "process", None) is not None and annotator.process.is_alive():
+            close()
     if not server.started:
         raise ServerError(f"could not listen on {config.host}:{config.port} (in use, or not an address of "
                           f"this machine)")

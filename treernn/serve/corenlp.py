@@ -207,7 +207,7 @@ class Sentence:
     fields: Optional[dict[str, Any]] = None
     sentiment: Optional[str] = None  # CoreNLP's class name with its space ("Very positive")
     error: Optional[str] = None
-    prediction: Any = field(default=None, repr=False)  # its SentencePrediction (for /v1/classify)
+    prediction: Optional[dict] = field(default=None, repr=False)  # treernn's own JSON (/v1/classify)
     prediction_id: Any = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:

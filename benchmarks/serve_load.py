@@ -1,0 +1,219 @@
+"""Load benchmark of ``treernn serve`` on loopback, against the in-process pipeline, in one run.
+
+    python benchmarks/serve_load.py [--sst ../shared/corpora/sst] [--sentences 2000]
+        [--clients 1 8 32] [--device cpu] [--threads 1] [--out benchmarks/serve-load]
+
+1. The in-process pipeline (``treernn.load().predict(texts)``: all texts parsed with
+   ``nlp.pipe`` and labeled in batches of 256), in a fresh process: sentences/s, best of 3.
+2. The server as it ships (batching across requests): for 1, 8 and 32 concurrent clients, the
+   same texts, one per request, sent as a CoreNLP client sends them (``POST /`` with
+   ``properties={'annotators': 'sentiment', 'outputFormat': 'json'}``) from one asyncio process
+   with httpx: requests/s, sentences/s, p50 / p99 latency, errors, the server's RSS after the run
+   and its peak.
+3. The server with ``--max-batch 1 --max-wait-ms 0`` (one request at a time), 32 clients.
+
+The texts are SST test sentences, detokenized (``" ".join`` of the unescaped tokens), the first
+``--sentences``. Every run is bounded: ``--sentences`` requests and ``--max-seconds`` each. The
+client shares the machine's cores with the server (2 cores here): the figures are what one
+machine serving itself reaches. Writes ``OUT.json`` and ``OUT.txt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import selectors
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PROPS = {"properties": str({"annotators": "sentiment", "outputFormat": "json"})}  # as pycorenlp sends it
+
+
+def sst_texts(sst: str, n: int) -> list[str]:
+    from treernn.corpora import load_sst
+    from treernn.trees import unescape_token
+
+    test = dict(load_sst(sst, classes=5).splits())["test"]
+    return [" ".join(unescape_token(t) for t in tree.tokens()) for tree in test[:n]]
+
+
+def measure_in_process(args) -> dict:
+    """Run in a child process: the pipeline as `import treernn` users run it."""
+    import torch
+    import treernn
+
+    texts = sst_texts(args.sst, args.sentences)
+    predictor = treernn.load(device=args.device, threads=args.threads)
+    predictor.predict(texts[:16])
+    runs = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        out = predictor.predict(texts)
+        if args.device != "cpu":
+            torch.cuda.synchronize()
+        runs.append((time.perf_counter() - t0, len(out)))
+    seconds, sentences = min(runs)
+    return {"texts": len(texts), "sentences": sentences, "seconds": round(seconds, 3),
+            "sentences_per_s": round(sentences / seconds, 1), "runs_seconds": [round(r[0], 3) for r in runs]}
+
+
+class Server:
+    def __init__(self, extra: list[str], device: str, threads: int) -> None:
+        cmd = [sys.executable, "-m", "treernn", "serve", "--port", "0", "--device", device, "--threads", str(threads),
+               *extra]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + 300
+        self.url = None
+        while time.monotonic() < deadline and self.url is None:
+            if sel.select(timeout=1):
+                line = self.proc.stdout.readline()
+                if not line:
+                    break
+                if "ready at " in line:
+                    self.url = line.split("ready at ", 1)[1].split()[0]
+            elif self.proc.poll() is not None:
+                break
+        if self.url is None:
+            self.proc.kill()
+            raise SystemExit(f"serve_load: the server did not start: {self.proc.stderr.read()[-2000:]}")
+
+    def memory_mb(self) -> dict:
+        fields = {}
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                fields[key] = round(int(value.split()[0]) / 1024, 1)
+        return {"rss_mb": fields.get("VmRSS"), "peak_rss_mb": fields.get("VmHWM")}
+
+    def stop(self) -> int:
+        import signal
+
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(60)
+
+
+async def load(url: str, texts: list[str], clients: int, max_seconds: float) -> dict:
+    import httpx
+
+    latencies: list[float] = []
+    errors, sentences = [], 0
+    pending = iter(texts)
+    deadline = time.perf_counter() + max_seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(limits=limits, timeout=120) as client:
+        async def worker() -> None:
+            nonlocal sentences
+            for text in pending:
+                if time.perf_counter() > deadline:
+                    errors.append("over --max-seconds")
+                    return
+                t0 = time.perf_counter()
+                try:
+                    r = await client.post(url, params=PROPS, content=text.encode(),
+                                          headers={"content-type": "text/plain; charset=utf-8"})
+                except httpx.HTTPError as exc:
+                    errors.append(f"{type(exc).__name__}: {exc}")
+                    continue
+                latencies.append(time.perf_counter() - t0)
+                if r.status_code != 200:
+                    errors.append(f"{r.status_code}: {r.text[:200]}")
+                else:
+                    sentences += len(r.json()["sentences"])
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        seconds = time.perf_counter() - t0
+    latencies.sort()
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
+    return {"clients": clients, "requests": len(latencies), "sentences": sentences, "seconds": round(seconds, 3),
+            "requests_per_s": round(len(latencies) / seconds, 1), "sentences_per_s": round(sentences / seconds, 1),
+            "p50_ms": round(1000 * statistics.median(latencies), 1), "p99_ms": round(1000 * q[98], 1),
+            "errors": len(errors), "first_errors": errors[:3]}
+
+
+def serve_runs(args, texts: list[str], extra: list[str], clients: list[int]) -> dict:
+    server = Server(extra, args.device, args.threads)
+    try:
+        asyncio.run(load(server.url, texts[:64], 8, args.max_seconds))  # warm-up
+        out = {"settings": extra or ["(defaults)"], "after_warm_up": server.memory_mb(), "runs": []}
+        for c in clients:
+            run = asyncio.run(load(server.url, texts, c, args.max_seconds))
+            run.update(server.memory_mb())
+            stats = json.loads(__import__("urllib.request").request.urlopen(server.url + "/v1/stats").read())
+            run["server_mean_batch_so_far"] = stats["mean_batch"]
+            out["runs"].append(run)
+            print(f"  {c:>2} clients: {run['requests_per_s']:7.1f} requests/s, {run['sentences_per_s']:7.1f} "
+                  f"sentences/s, p50 {run['p50_ms']:6.1f} ms, p99 {run['p99_ms']:7.1f} ms, errors {run['errors']}, "
+                  f"RSS {run['rss_mb']} MB (peak {run['peak_rss_mb']})", flush=True)
+        return out
+    finally:
+        out_code = server.stop()
+        if out_code != 0:
+            print(f"serve_load: the server exited with {out_code}", file=sys.stderr)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sst", default="../shared/corpora/sst")
+    ap.add_argument("--sentences", type=int, default=2000)
+    ap.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--max-seconds", type=float, default=300.0, help="time limit of each run")
+    ap.add_argument("--out", default=None, help="write OUT.json and OUT.txt")
+    ap.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.in_process:
+        print(json.dumps(measure_in_process(args)))
+        return 0
+    texts = sst_texts(args.sst, args.sentences)
+    print(f"serve_load: {len(texts)} SST test sentences, device {args.device}, {args.threads} torch thread(s)", flush=True)
+    child = subprocess.run([sys.executable, __file__, "--in-process", "--sst", args.sst, "--sentences",
+                            str(args.sentences), "--device", args.device, "--threads", str(args.threads)],
+                           capture_output=True, text=True, check=True)
+    in_process = json.loads(child.stdout.strip().splitlines()[-1])
+    print(f"  in-process pipeline: {in_process['sentences_per_s']:.1f} sentences/s", flush=True)
+    print("server, batching across requests (as it ships):", flush=True)
+    batched = serve_runs(args, texts, [], args.clients)
+    print("server, one request at a time (--max-batch 1 --max-wait-ms 0):", flush=True)
+    single = serve_runs(args, texts, ["--max-batch", "1", "--max-wait-ms", "0"], [max(args.clients)])
+    top = {r["clients"]: r for r in batched["runs"]}[max(args.clients)]
+    result = {
+        "what": __doc__.split("\n\n")[1].strip(),
+        "command": "python benchmarks/serve_load.py " + " ".join(sys.argv[1:]),
+        "date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "in_process": in_process, "server_batched": batched, "server_one_at_a_time": single,
+        "ratios": {
+            f"server_{max(args.clients)}_clients_vs_in_process": round(top["sentences_per_s"] / in_process["sentences_per_s"], 3),
+            "batching_vs_one_at_a_time": round(top["sentences_per_s"] / single["runs"][0]["sentences_per_s"], 2),
+        },
+    }
+    print(json.dumps(result["ratios"]), flush=True)
+    if args.out:
+        Path(args.out + ".json").write_text(json.dumps(result, indent=2) + "\n")
+        lines = [f"treernn serve load benchmark, {result['date']} ({result['machine']}), device {args.device}, "
+                 f"{args.threads} torch thread(s)", f"command: {result['command']}",
+                 f"in-process pipeline: {in_process['sentences_per_s']:.1f} sentences/s ({in_process['sentences']} "
+                 f"sentences in {in_process['seconds']} s, best of 3)"]
+        for title, block in (("server (batching across requests)", batched), ("server, one request at a time", single)):
+            lines.append(f"{title}: RSS after warm-up {block['after_warm_up']['rss_mb']} MB")
+            for r in block["runs"]:
+                lines.append(f"  {r['clients']:>2} clients: {r['requests_per_s']:7.1f} requests/s {r['sentences_per_s']:7.1f} "
+                             f"sentences/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:7.1f} ms  errors {r['errors']}  "
+                             f"RSS {r['rss_mb']} MB (peak {r['peak_rss_mb']} MB)")
+        lines.append("ratios: " + ", ".join(f"{k} {v}" for k, v in result["ratios"].items()))
+        Path(args.out + ".txt").write_text("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

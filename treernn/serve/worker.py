@@ -1,0 +1,131 @@
+"""The model's own process: spaCy and the model run there, the HTTP side in the server's.
+
+Why a process and not a thread: parsing and the tree model are mostly Python, and a thread
+running them holds the GIL most of the time, so the event loop beside it reads requests late
+and the batches stay small. Measured on 2 cores (``benchmarks/serve_load.py``, 32 clients,
+stand-alone ``--model-worker thread`` against the default): see the README's server section.
+
+The two sides talk over a ``multiprocessing`` pipe (messages are lists of texts one way, and
+:class:`~treernn.serve.corenlp.Sentence` records the other). The model process ignores SIGINT
+and SIGTERM: the server tells it when to stop, after the requests in flight are answered, and
+it stops by itself when the server goes (the pipe closes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import signal
+import sys
+import threading
+import traceback
+from typing import Any, Optional, Sequence
+
+from treernn import pipeline
+from treernn.errors import RequestError, ServerError, TreernnError
+from treernn.parsing import SpacyParser
+from treernn.serve.annotate import Annotator
+from treernn.serve.config import ServeConfig
+
+START_TIMEOUT = 600  # seconds for the model process to load (torch, spaCy, the model; a cold disk)
+
+
+def load_annotator(config: ServeConfig) -> Annotator:
+    """The model, its vocabulary and spaCy, ready to annotate, from a
+    :class:`~treernn.serve.config.ServeConfig` (CheckpointError, ParserError for a bad model
+    directory or spaCy pipeline)."""
+    parser = SpacyParser(model=config.spacy_pipeline) if config.spacy_pipeline else None
+    predictor = pipeline.load(config.model, device=config.device, parser=parser, batch_size=config.max_batch,
+                              max_tokens=None, max_chars=None, threads=config.threads)
+    predictor.parser  # load spaCy now, not on the first request
+    annotator = Annotator(predictor, config.max_tokens or None)
+    annotator.annotate(["Ready."])  # warm up spaCy and the model
+    return annotator
+
+
+class ModelProcess:
+    """An :class:`Annotator` in a child process, with the same ``annotate(texts, nodes)``.
+
+    Raises (from the constructor):
+        ServerError: the process could not load the model (the message says why).
+    """
+
+    def __init__(self, config: ServeConfig) -> None:
+        ctx = multiprocessing.get_context("spawn")  # no fork: CUDA and threads do not survive one
+        self._settings = dataclasses.asdict(config)
+        self._ctx = ctx
+        self._lock = threading.Lock()
+        self._start()
+
+    def _start(self) -> None:
+        self._conn, child = self._ctx.Pipe()
+        self.process = self._ctx.Process(target=_main, args=(self._settings, child), name="treernn-model", daemon=True)
+        self.process.start()
+        child.close()
+        if not self._conn.poll(START_TIMEOUT):
+            self.process.kill()
+            raise ServerError(f"the model process did not start within {START_TIMEOUT} s")
+        try:
+            kind, payload = self._conn.recv()
+        except EOFError:
+            raise ServerError(f"the model process exited while loading (exit code {self.process.exitcode})") from None
+        if kind != "ready":
+            self.process.join(10)
+            raise ServerError(payload)
+
+    def annotate(self, texts: Sequence[str], nodes: Optional[Sequence[bool]] = None) -> list:
+        with self._lock:
+            try:
+                self._conn.send(("annotate", list(texts), list(nodes) if nodes is not None else None))
+                kind, payload = self._conn.recv()
+            except (EOFError, OSError):
+                self.process.join(5)
+                code = self.process.exitcode
+                self._start()
+                raise RequestError(f"the model process stopped (exit code {code}) on this batch and was restarted; "
+                                   f"try again", 503) from None
+        if kind == "ok":
+            return payload
+        if kind == "input":
+            raise TreernnError(payload)
+        raise RuntimeError(payload)
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self._conn.send(("stop", None, None))
+            except (OSError, ValueError):
+                pass
+            self.process.join(10)
+            if self.process.is_alive():
+                self.process.kill()
+            self._conn.close()
+
+
+def _main(settings: dict, conn: Any) -> None:
+    """The model process: load, say ready, then annotate what comes until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the server decides
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        annotator = load_annotator(ServeConfig(**settings))
+    except TreernnError as exc:
+        conn.send(("error", str(exc)))
+        return
+    except Exception as exc:  # pragma: no cover - a bug; the server shows the line
+        conn.send(("error", f"the model could not be loaded: {type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ready", None))
+    while True:
+        try:
+            kind, texts, nodes = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        if kind == "stop":
+            return
+        try:
+            conn.send(("ok", annotator.annotate(texts, nodes)))
+        except TreernnError as exc:
+            conn.send(("input", str(exc)))
+        except Exception as exc:
+            traceback.print_exc(file=sys.stderr)
+            conn.send(("failure", f"{type(exc).__name__}: {exc}"))
