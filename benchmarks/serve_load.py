@@ -8,7 +8,7 @@
 2. The server as it ships (batching across requests): for 1, 8 and 32 concurrent clients, the
    same texts, one per request, sent as a CoreNLP client sends them (``POST /`` with
    ``properties={'annotators': 'sentiment', 'outputFormat': 'json'}``) from one asyncio process
-   with httpx: requests/s, sentences/s, p50 / p99 latency, errors, the server's RSS after the run
+   with aiohttp: requests/s, sentences/s, p50 / p99 latency, errors, the server's RSS after the run
    and its peak.
 3. The server with ``--max-batch 1 --max-wait-ms 0`` (one request at a time), 32 clients.
 
@@ -86,13 +86,41 @@ class Server:
             self.proc.kill()
             raise SystemExit(f"serve_load: the server did not start: {self.proc.stderr.read()[-2000:]}")
 
+    def stats(self) -> dict:
+        import urllib.request
+
+        with urllib.request.urlopen(self.url + "/v1/stats") as r:
+            return json.loads(r.read())
+
+    def pids(self) -> list[int]:
+        """The server's process and its model process(es)."""
+        out = [self.proc.pid]
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            children = (task / "children")
+            if children.exists():
+                out += [int(p) for p in children.read_text().split()]
+        return out
+
     def memory_mb(self) -> dict:
-        fields = {}
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                fields[key] = round(int(value.split()[0]) / 1024, 1)
-        return {"rss_mb": fields.get("VmRSS"), "peak_rss_mb": fields.get("VmHWM")}
+        """RSS and peak RSS (VmHWM) summed over the server's processes."""
+        rss = peak = 0.0
+        for pid in self.pids():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                key, _, value = line.partition(":")
+                if key == "VmRSS":
+                    rss += int(value.split()[0]) / 1024
+                elif key == "VmHWM":
+                    peak += int(value.split()[0]) / 1024
+        return {"rss_mb": round(rss, 1), "peak_rss_mb": round(peak, 1), "processes": len(self.pids())}
+
+    def cpu_seconds(self) -> dict:
+        """CPU time (user + system) of each of the server's processes so far."""
+        tick = os.sysconf("SC_CLK_TCK")
+        out = {}
+        for pid in self.pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            out[pid] = (int(fields[11]) + int(fields[12])) / tick
+        return out
 
     def stop(self) -> int:
         import signal
@@ -102,14 +130,17 @@ class Server:
 
 
 async def load(url: str, texts: list[str], clients: int, max_seconds: float) -> dict:
-    import httpx
+    """``clients`` connections (kept alive), each sending the next text when its answer is in.
+    aiohttp's client: its C parser costs the machine a fraction of what httpx's costs, and the
+    load generator shares the cores with the server."""
+    import aiohttp
 
     latencies: list[float] = []
     errors, sentences = [], 0
     pending = iter(texts)
     deadline = time.perf_counter() + max_seconds
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(limits=limits, timeout=120) as client:
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as client:
         async def worker() -> None:
             nonlocal sentences
             for text in pending:
@@ -118,16 +149,17 @@ async def load(url: str, texts: list[str], clients: int, max_seconds: float) -> 
                     return
                 t0 = time.perf_counter()
                 try:
-                    r = await client.post(url, params=PROPS, content=text.encode(),
-                                          headers={"content-type": "text/plain; charset=utf-8"})
-                except httpx.HTTPError as exc:
+                    async with client.post(url, params=PROPS, data=text.encode(),
+                                           headers={"content-type": "text/plain; charset=utf-8"}) as r:
+                        body = await r.read()
+                except aiohttp.ClientError as exc:
                     errors.append(f"{type(exc).__name__}: {exc}")
                     continue
                 latencies.append(time.perf_counter() - t0)
-                if r.status_code != 200:
-                    errors.append(f"{r.status_code}: {r.text[:200]}")
+                if r.status != 200:
+                    errors.append(f"{r.status}: {body[:200]!r}")
                 else:
-                    sentences += len(r.json()["sentences"])
+                    sentences += len(json.loads(body)["sentences"])
 
         t0 = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(clients)))
@@ -146,14 +178,22 @@ def serve_runs(args, texts: list[str], extra: list[str], clients: list[int]) -> 
         asyncio.run(load(server.url, texts[:64], 8, args.max_seconds))  # warm-up
         out = {"settings": extra or ["(defaults)"], "after_warm_up": server.memory_mb(), "runs": []}
         for c in clients:
+            before = server.stats()
+            cpu0, own0 = server.cpu_seconds(), time.process_time()
             run = asyncio.run(load(server.url, texts, c, args.max_seconds))
+            cpu1, own1 = server.cpu_seconds(), time.process_time()
+            run["cpu_seconds"] = {"server_http": round(cpu1[server.proc.pid] - cpu0.get(server.proc.pid, 0), 2),
+                                  "server_model": round(sum(v - cpu0.get(k, 0) for k, v in cpu1.items()
+                                                            if k != server.proc.pid), 2),
+                                  "client": round(own1 - own0, 2)}
             run.update(server.memory_mb())
-            stats = json.loads(__import__("urllib.request").request.urlopen(server.url + "/v1/stats").read())
-            run["server_mean_batch_so_far"] = stats["mean_batch"]
+            after = server.stats()
+            batches = after["batches"] - before["batches"]
+            run["mean_batch"] = round((after["texts"] - before["texts"]) / batches, 1) if batches else 0.0
             out["runs"].append(run)
             print(f"  {c:>2} clients: {run['requests_per_s']:7.1f} requests/s, {run['sentences_per_s']:7.1f} "
                   f"sentences/s, p50 {run['p50_ms']:6.1f} ms, p99 {run['p99_ms']:7.1f} ms, errors {run['errors']}, "
-                  f"RSS {run['rss_mb']} MB (peak {run['peak_rss_mb']})", flush=True)
+                  f"mean batch {run['mean_batch']}, RSS {run['rss_mb']} MB (peak {run['peak_rss_mb']}), CPU s {run['cpu_seconds']}", flush=True)
         return out
     finally:
         out_code = server.stop()

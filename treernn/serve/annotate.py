@@ -10,11 +10,12 @@ brackets is not read as a tree, as CoreNLP would not).
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+import json
+from typing import Any, Optional, Sequence, Union
 
 from treernn import pipeline
 from treernn.pipeline import CORENLP_CLASSES, Predictor, SentencePrediction, corenlp_values
-from treernn.serve.corenlp import Sentence, Token
+from treernn.serve.corenlp import Sentence, Token, document_json, document_text
 from treernn.trees import from_spacy
 
 
@@ -90,3 +91,24 @@ def _token(text: str, kept: list, k: int, index: int) -> Token:
 
 def _span_text(text: str, tokens: list[Token]) -> str:
     return text[tokens[0].begin:tokens[-1].end]
+
+
+#: What a request asks of a text: CoreNLP's JSON or text document (the answer's body, rendered
+#: where the model runs, so that the event loop only sends bytes), or the sentences with
+#: treernn's own per-node JSON (``/v1/classify``).
+FORMATS = ("json", "text", "classify")
+
+
+def respond(annotator: Any, items: Sequence[tuple[str, str]]) -> list[Union[bytes, list[Sentence]]]:
+    """Annotate ``(text, format)`` items together (:data:`FORMATS`): a body (bytes) for
+    ``json`` and ``text``, the sentences for ``classify``."""
+    documents = annotator.annotate([text for text, _ in items], [fmt == "classify" for _, fmt in items])
+    out: list[Union[bytes, list[Sentence]]] = []
+    for (_, fmt), sentences in zip(items, documents):
+        if fmt == "json":
+            out.append(json.dumps(document_json(sentences), ensure_ascii=False, separators=(",", ":")).encode())
+        elif fmt == "text":
+            out.append(document_text(sentences).encode())
+        else:
+            out.append(sentences)
+    return out

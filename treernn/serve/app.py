@@ -48,6 +48,7 @@ from treernn.errors import RequestError, ServerError, TreernnError
 from treernn.serve.batching import Batcher
 from treernn.serve.config import ServeConfig
 from treernn.serve.corenlp import decode_body, document_json, document_text, read_properties
+from treernn.serve.annotate import respond
 from treernn.serve.worker import ModelProcess, load_annotator
 
 log = logging.getLogger("treernn.serve")
@@ -89,11 +90,14 @@ class _Service:
             make = ModelProcess if self.config.model_worker == "process" else load_annotator
             self.annotator = await loop.run_in_executor(None, make, self.config)
         else:
-            await loop.run_in_executor(None, self.annotator.annotate, ["Ready."])  # warm up
-        annotate = self.annotator.annotate
+            await loop.run_in_executor(None, _warm_up, self.annotator)
+        if isinstance(self.annotator, ModelProcess):
+            work = self.annotator.respond
+        else:
+            annotator = self.annotator
 
-        def work(items: list) -> list:  # items: (text, with every node's JSON)
-            return annotate([text for text, _ in items], [nodes for _, nodes in items])
+            def work(items: list) -> list:
+                return respond(annotator, items)
 
         self.batcher = Batcher(work, self.config.max_batch, self.config.max_wait_ms / 1000, self.config.max_queue)
         self.batcher.start()
@@ -128,13 +132,21 @@ class _Service:
             raise RequestError(f"body of {len(text)} characters, over the limit of {limit} (--max-chars)", 413)
         return text
 
-    async def annotate(self, texts: list[str], nodes: bool = False) -> list:
+    async def respond(self, texts: list[str], fmt: str) -> list:
+        """Each text's answer in ``fmt`` (see :func:`treernn.serve.annotate.respond`)."""
         assert self.batcher is not None
         try:
-            return await asyncio.wait_for(self.batcher.submit([(t, nodes) for t in texts]), self.config.timeout)
+            return await asyncio.wait_for(self.batcher.submit([(t, fmt) for t in texts]), self.config.timeout)
         except asyncio.TimeoutError:
             raise RequestError(f"the request took over {self.config.timeout:g} s (--timeout): the server is "
                                f"overloaded or the text too long", 503) from None
+
+
+def _warm_up(annotator: Any) -> None:
+    if isinstance(annotator, ModelProcess):
+        annotator.respond([("Ready.", "json")])
+    else:
+        annotator.annotate(["Ready."])
 
 
 def _refusals(handler):
@@ -192,13 +204,16 @@ def create_app(config: ServeConfig, annotator: Any = None) -> Starlette:
     async def corenlp(request: Request) -> Response:
         settings = read_properties(dict(request.query_params))
         text = await service.read_text(request)
-        sentences = (await service.annotate([text]))[0] if text.strip() else []
         headers = {}
         if settings.ignored_annotators:
             headers["X-Treernn-Ignored-Annotators"] = ",".join(settings.ignored_annotators)
-        if settings.output_format == "text":
-            return PlainTextResponse(document_text(sentences), headers=headers)
-        return JSONResponse(document_json(sentences), headers=headers)
+        fmt = settings.output_format
+        if text.strip():
+            body = (await service.respond([text], fmt))[0]
+        else:  # nothing to label: an empty document, as CoreNLP answers
+            body = (json.dumps(document_json([])) if fmt == "json" else document_text([])).encode()
+        media = "application/json" if fmt == "json" else "text/plain; charset=utf-8"
+        return Response(body, media_type=media, headers=headers)
 
     @_refusals
     async def classify(request: Request) -> Response:
@@ -215,7 +230,7 @@ def create_app(config: ServeConfig, annotator: Any = None) -> Starlette:
         for i, t in enumerate(texts):
             if not t.strip():
                 errors.append({"text": i, "error": "empty text"})
-        documents = await service.annotate([texts[i] for i in wanted], nodes=True) if wanted else []
+        documents = await service.respond([texts[i] for i in wanted], "classify") if wanted else []
         out = []
         for i, sentences in zip(wanted, documents):
             for s in sentences:

@@ -19,12 +19,12 @@ import signal
 import sys
 import threading
 import traceback
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 from treernn import pipeline
 from treernn.errors import RequestError, ServerError, TreernnError
 from treernn.parsing import SpacyParser
-from treernn.serve.annotate import Annotator
+from treernn.serve.annotate import Annotator, respond
 from treernn.serve.config import ServeConfig
 
 START_TIMEOUT = 600  # seconds for the model process to load (torch, spaCy, the model; a cold disk)
@@ -44,7 +44,8 @@ def load_annotator(config: ServeConfig) -> Annotator:
 
 
 class ModelProcess:
-    """An :class:`Annotator` in a child process, with the same ``annotate(texts, nodes)``.
+    """An :class:`Annotator` in a child process: ``respond(items)`` as
+    :func:`treernn.serve.annotate.respond` (the bodies rendered there too).
 
     Raises (from the constructor):
         ServerError: the process could not load the model (the message says why).
@@ -73,10 +74,10 @@ class ModelProcess:
             self.process.join(10)
             raise ServerError(payload)
 
-    def annotate(self, texts: Sequence[str], nodes: Optional[Sequence[bool]] = None) -> list:
+    def respond(self, items: Sequence[tuple[str, str]]) -> list:
         with self._lock:
             try:
-                self._conn.send(("annotate", list(texts), list(nodes) if nodes is not None else None))
+                self._conn.send(("respond", list(items)))
                 kind, payload = self._conn.recv()
             except (EOFError, OSError):
                 self.process.join(5)
@@ -93,7 +94,7 @@ class ModelProcess:
     def close(self) -> None:
         with self._lock:
             try:
-                self._conn.send(("stop", None, None))
+                self._conn.send(("stop", None))
             except (OSError, ValueError):
                 pass
             self.process.join(10)
@@ -117,13 +118,13 @@ def _main(settings: dict, conn: Any) -> None:
     conn.send(("ready", None))
     while True:
         try:
-            kind, texts, nodes = conn.recv()
+            kind, items = conn.recv()
         except (EOFError, OSError, KeyboardInterrupt):
             return
         if kind == "stop":
             return
         try:
-            conn.send(("ok", annotator.annotate(texts, nodes)))
+            conn.send(("ok", respond(annotator, items)))
         except TreernnError as exc:
             conn.send(("input", str(exc)))
         except Exception as exc:
