@@ -65,7 +65,15 @@ def measure_in_process(args) -> dict:
 
 class Server:
     def __init__(self, extra: list[str], device: str, threads: int) -> None:
-        cmd = [sys.executable, "-m", "treernn", "serve", "--port", "0", "--device", device, "--threads", str(threads),
+        workers = int(extra[extra.index("--workers") + 1]) if "--workers" in extra else 1
+        port = "0"
+        if workers > 1:  # the workers share a port the parent binds: pick a free one
+            import socket
+
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = str(sock.getsockname()[1])
+        cmd = [sys.executable, "-m", "treernn", "serve", "--port", port, "--device", device, "--threads", str(threads),
                *extra]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      env=dict(os.environ, PYTHONUNBUFFERED="1"))
@@ -80,6 +88,12 @@ class Server:
                     break
                 if "ready at " in line:
                     self.url = line.split("ready at ", 1)[1].split()[0]
+                elif " workers on " in line:
+                    url = line.split(" workers on ", 1)[1].split()[0]
+                elif "ready" in line:
+                    workers -= 1
+                    if workers == 0:
+                        self.url = url
             elif self.proc.poll() is not None:
                 break
         if self.url is None:
@@ -93,12 +107,15 @@ class Server:
             return json.loads(r.read())
 
     def pids(self) -> list[int]:
-        """The server's process and its model process(es)."""
-        out = [self.proc.pid]
-        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
-            children = (task / "children")
-            if children.exists():
-                out += [int(p) for p in children.read_text().split()]
+        """The server's process and every process under it (model processes, workers)."""
+        out, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            out.append(pid)
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                children = task / "children"
+                if children.exists():
+                    todo += [int(p) for p in children.read_text().split()]
         return out
 
     def memory_mb(self) -> dict:
@@ -182,8 +199,8 @@ def serve_runs(args, texts: list[str], extra: list[str], clients: list[int]) -> 
             cpu0, own0 = server.cpu_seconds(), time.process_time()
             run = asyncio.run(load(server.url, texts, c, args.max_seconds))
             cpu1, own1 = server.cpu_seconds(), time.process_time()
-            run["cpu_seconds"] = {"server_http": round(cpu1[server.proc.pid] - cpu0.get(server.proc.pid, 0), 2),
-                                  "server_model": round(sum(v - cpu0.get(k, 0) for k, v in cpu1.items()
+            run["cpu_seconds"] = {"server_main_process": round(cpu1[server.proc.pid] - cpu0.get(server.proc.pid, 0), 2),
+                                  "server_other_processes": round(sum(v - cpu0.get(k, 0) for k, v in cpu1.items()
                                                             if k != server.proc.pid), 2),
                                   "client": round(own1 - own0, 2)}
             run.update(server.memory_mb())
@@ -209,6 +226,8 @@ def main() -> int:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--max-seconds", type=float, default=300.0, help="time limit of each run")
+    ap.add_argument("--serve-args", default="", help="more options for the batching server, e.g. '--max-wait-ms 2'")
+    ap.add_argument("--skip-single", action="store_true", help="skip the one-request-at-a-time server")
     ap.add_argument("--out", default=None, help="write OUT.json and OUT.txt")
     ap.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -223,7 +242,9 @@ def main() -> int:
     in_process = json.loads(child.stdout.strip().splitlines()[-1])
     print(f"  in-process pipeline: {in_process['sentences_per_s']:.1f} sentences/s", flush=True)
     print("server, batching across requests (as it ships):", flush=True)
-    batched = serve_runs(args, texts, [], args.clients)
+    batched = serve_runs(args, texts, args.serve_args.split(), args.clients)
+    if args.skip_single:
+        return 0
     print("server, one request at a time (--max-batch 1 --max-wait-ms 0):", flush=True)
     single = serve_runs(args, texts, ["--max-batch", "1", "--max-wait-ms", "0"], [max(args.clients)])
     top = {r["clients"]: r for r in batched["runs"]}[max(args.clients)]

@@ -344,8 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads per worker (default 1)")
     v.add_argument("--max-batch", type=int, default=256, metavar="N",
                    help="the most texts of concurrent requests parsed and labeled together (default 256)")
-    v.add_argument("--max-wait-ms", type=float, default=5.0, metavar="MS",
-                   help="how long a request waits for others to batch with (default 5; 0: never)")
+    v.add_argument("--max-wait-ms", type=float, default=2.0, metavar="MS",
+                   help="how long a request that finds the server idle waits for others to batch with "
+                        "(default 2; 0: never); requests that queued while the model worked go at once")
     v.add_argument("--max-chars", type=_positive_or_zero, default=DEFAULT_MAX_CHARS, metavar="N",
                    help=f"the largest body, in characters (default {DEFAULT_MAX_CHARS}; 413 past it; 0: no limit)")
     v.add_argument("--max-tokens", type=_positive_or_zero, default=DEFAULT_MAX_TOKENS, metavar="N",

@@ -1,11 +1,11 @@
 """Batching across requests: the texts of concurrent requests go through the parser and the
 model together, in one thread beside the event loop.
 
-A request's texts wait in a queue. The model thread takes the first waiting request, then
-every other one that is waiting, and waits up to ``max_wait`` seconds for more while it has
-fewer than ``max_batch`` texts; then it parses and labels all of them at once. While it works,
-the next requests queue up and make the next batch, so under load the batches grow by
-themselves and with one client a request waits at most ``max_wait``. The event loop never
+A request's texts wait in a queue. When the model is free, it takes every request waiting (up
+to ``max_batch`` texts) and parses and labels them all at once; while it works, the next
+requests queue up and make the next batch, so under load the batches grow by themselves and
+the model never waits. Only a request that finds nobody else waiting waits, up to
+``max_wait`` seconds, for others to join it (a burst after a quiet spell). The event loop never
 runs the model: it only reads requests and writes answers.
 """
 
@@ -98,22 +98,27 @@ class Batcher:
         return await future
 
     async def _next_batch(self) -> list[_Job]:
+        """The next batch: every request already waiting (they queued while the model worked),
+        at once; a request that found nothing else waiting waits up to ``max_wait`` for
+        others to join it."""
         assert self._queue is not None
         loop = asyncio.get_running_loop()
         jobs = [await self._queue.get()]
         count = len(jobs[0].texts)
+        while count < self.max_batch and not self._queue.empty():
+            jobs.append(self._queue.get_nowait())
+            count += len(jobs[-1].texts)
+        if len(jobs) > 1:
+            return jobs
         deadline = loop.time() + self.max_wait
         while count < self.max_batch:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
             try:
-                job = self._queue.get_nowait()
-            except asyncio.QueueEmpty:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    break
-                try:
-                    job = await asyncio.wait_for(self._queue.get(), remaining)
-                except asyncio.TimeoutError:
-                    break
+                job = await asyncio.wait_for(self._queue.get(), remaining)
+            except asyncio.TimeoutError:
+                break
             jobs.append(job)
             count += len(job.texts)
         return jobs

@@ -20,7 +20,7 @@ class ServeConfig:
     workers: int = 1
     threads: int = 1
     max_batch: int = 256
-    max_wait_ms: float = 5.0
+    max_wait_ms: float = 2.0
     max_chars: int = DEFAULT_MAX_CHARS  # 0: no limit
     max_tokens: int = DEFAULT_MAX_TOKENS  # 0: no limit
     timeout: float = 15.0

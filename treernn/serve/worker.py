@@ -21,6 +21,8 @@ import threading
 import traceback
 from typing import Any, Sequence
 
+import torch
+
 from treernn import pipeline
 from treernn.errors import RequestError, ServerError, TreernnError
 from treernn.parsing import SpacyParser
@@ -34,6 +36,7 @@ def load_annotator(config: ServeConfig) -> Annotator:
     """The model, its vocabulary and spaCy, ready to annotate, from a
     :class:`~treernn.serve.config.ServeConfig` (CheckpointError, ParserError for a bad model
     directory or spaCy pipeline)."""
+    torch.set_num_threads(config.threads)  # once for the process: switching per batch costs more than a batch
     parser = SpacyParser(model=config.spacy_pipeline) if config.spacy_pipeline else None
     predictor = pipeline.load(config.model, device=config.device, parser=parser, batch_size=config.max_batch,
                               max_tokens=None, max_chars=None, threads=config.threads)
