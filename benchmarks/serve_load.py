@@ -5,12 +5,14 @@
 
 1. The in-process pipeline (``treernn.load().predict(texts)``: all texts parsed with
    ``nlp.pipe`` and labeled in batches of 256), in a fresh process: sentences/s, best of 3.
-2. The server as it ships (batching across requests): for 1, 8 and 32 concurrent clients, the
+2. The server as it ships (batching across requests, one model process per core): for 1, 8 and
+   32 concurrent clients, the
    same texts, one per request, sent as a CoreNLP client sends them (``POST /`` with
    ``properties={'annotators': 'sentiment', 'outputFormat': 'json'}``) from one asyncio process
    with aiohttp: requests/s, sentences/s, p50 / p99 latency, errors, the server's RSS after the run
    and its peak.
-3. The server with ``--max-batch 1 --max-wait-ms 0`` (one request at a time), 32 clients.
+3. The server with one model process (``--model-processes 1``), 32 clients; and the same one
+   request at a time (``--max-batch 1 --max-wait-ms 0``), 32 clients.
 
 The texts are SST test sentences, detokenized (``" ".join`` of the unescaped tokens), the first
 ``--sentences``. Every run is bounded: ``--sentences`` requests and ``--max-seconds`` each. The
@@ -241,21 +243,28 @@ def main() -> int:
                            capture_output=True, text=True, check=True)
     in_process = json.loads(child.stdout.strip().splitlines()[-1])
     print(f"  in-process pipeline: {in_process['sentences_per_s']:.1f} sentences/s", flush=True)
-    print("server, batching across requests (as it ships):", flush=True)
-    batched = serve_runs(args, texts, args.serve_args.split(), args.clients)
+    top = max(args.clients)
+    print("server as it ships (batching across requests; model processes: one per core, up to 4):", flush=True)
+    default = serve_runs(args, texts, args.serve_args.split(), args.clients)
     if args.skip_single:
         return 0
-    print("server, one request at a time (--max-batch 1 --max-wait-ms 0):", flush=True)
-    single = serve_runs(args, texts, ["--max-batch", "1", "--max-wait-ms", "0"], [max(args.clients)])
-    top = {r["clients"]: r for r in batched["runs"]}[max(args.clients)]
+    print("server with one model process (--model-processes 1):", flush=True)
+    one = serve_runs(args, texts, ["--model-processes", "1"], [top])
+    print("server with one model process, one request at a time (--max-batch 1 --max-wait-ms 0):", flush=True)
+    single = serve_runs(args, texts, ["--model-processes", "1", "--max-batch", "1", "--max-wait-ms", "0"], [top])
+    rate = {name: {r["clients"]: r for r in block["runs"]}[top]["sentences_per_s"]
+            for name, block in (("default", default), ("one", one), ("single", single))}
     result = {
         "what": __doc__.split("\n\n")[1].strip(),
         "command": "python benchmarks/serve_load.py " + " ".join(sys.argv[1:]),
         "date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "in_process": in_process, "server_batched": batched, "server_one_at_a_time": single,
+        "in_process": in_process, "server_default": default, "server_one_model_process": one,
+        "server_one_request_at_a_time": single,
         "ratios": {
-            f"server_{max(args.clients)}_clients_vs_in_process": round(top["sentences_per_s"] / in_process["sentences_per_s"], 3),
-            "batching_vs_one_at_a_time": round(top["sentences_per_s"] / single["runs"][0]["sentences_per_s"], 2),
+            f"default_server_{top}_clients_vs_in_process": round(rate["default"] / in_process["sentences_per_s"], 3),
+            f"one_model_process_{top}_clients_vs_in_process": round(rate["one"] / in_process["sentences_per_s"], 3),
+            "batching_vs_one_request_at_a_time (one model process)": round(rate["one"] / rate["single"], 2),
+            "batching_vs_one_request_at_a_time (default vs one process one at a time)": round(rate["default"] / rate["single"], 2),
         },
     }
     print(json.dumps(result["ratios"]), flush=True)
@@ -265,12 +274,14 @@ def main() -> int:
                  f"{args.threads} torch thread(s)", f"command: {result['command']}",
                  f"in-process pipeline: {in_process['sentences_per_s']:.1f} sentences/s ({in_process['sentences']} "
                  f"sentences in {in_process['seconds']} s, best of 3)"]
-        for title, block in (("server (batching across requests)", batched), ("server, one request at a time", single)):
+        for title, block in (("server as it ships", default), ("server, --model-processes 1", one),
+                             ("server, --model-processes 1, one request at a time", single)):
             lines.append(f"{title}: RSS after warm-up {block['after_warm_up']['rss_mb']} MB")
             for r in block["runs"]:
                 lines.append(f"  {r['clients']:>2} clients: {r['requests_per_s']:7.1f} requests/s {r['sentences_per_s']:7.1f} "
                              f"sentences/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:7.1f} ms  errors {r['errors']}  "
-                             f"RSS {r['rss_mb']} MB (peak {r['peak_rss_mb']} MB)")
+                             f"mean batch {r['mean_batch']}  RSS {r['rss_mb']} MB (peak {r['peak_rss_mb']} MB, "
+                             f"{r['processes']} processes)  CPU s {r['cpu_seconds']}")
         lines.append("ratios: " + ", ".join(f"{k} {v}" for k, v in result["ratios"].items()))
         Path(args.out + ".txt").write_text("\n".join(lines) + "\n")
     return 0

@@ -149,7 +149,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                          threads=args.threads, max_batch=args.max_batch, max_wait_ms=args.max_wait_ms,
                          max_chars=args.max_chars, max_tokens=args.max_tokens, timeout=args.timeout,
                          max_queue=args.max_queue, device=args.device, spacy_pipeline=args.spacy_pipeline,
-                         model_worker=args.model_worker)
+                         model_worker=args.model_worker, model_processes=args.model_processes)
     return serve(config.check())
 
 
@@ -362,6 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--model-worker", choices=["process", "thread"], default="process",
                    help="where spaCy and the model run: their own process (default; the HTTP side keeps "
                         "the GIL to itself) or a thread of the server's process")
+    v.add_argument("--model-processes", type=int, default=0, metavar="N",
+                   help="model processes per worker, each running a batch while the others run theirs "
+                        "(default 0: one per core, up to 4, shared among the workers)")
     v.set_defaults(func=_cmd_serve)
 
     c = sub.add_parser("corpus", help="corpus tools", description="Corpus tools.")

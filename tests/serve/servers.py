@@ -69,11 +69,13 @@ class StubAnnotator:
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
         self.batches: list[int] = []
+        self.finished = 0.0  # when the last batch is (or was) done
 
     def annotate(self, texts, nodes=None):
         from treernn.errors import ParserError
 
         self.batches.append(len(texts))
+        self.finished = time.monotonic() + self.delay
         time.sleep(self.delay)
         if "raise" in texts:
             raise ParserError("this text is refused")

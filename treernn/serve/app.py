@@ -49,7 +49,7 @@ from treernn.serve.batching import Batcher
 from treernn.serve.config import ServeConfig
 from treernn.serve.corenlp import decode_body, document_json, document_text, read_properties
 from treernn.serve.annotate import respond
-from treernn.serve.worker import ModelProcess, load_annotator
+from treernn.serve.worker import ModelPool, ModelProcess, load_annotator
 
 log = logging.getLogger("treernn.serve")
 _CONFIG_ENV = "TREERNN_SERVE_CONFIG"  # the settings, as JSON, for worker processes
@@ -87,11 +87,10 @@ class _Service:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         if self.annotator is None:  # a worker process of several: its own model
-            make = ModelProcess if self.config.model_worker == "process" else load_annotator
-            self.annotator = await loop.run_in_executor(None, make, self.config)
+            self.annotator = await loop.run_in_executor(None, make_annotator, self.config)
         else:
             await loop.run_in_executor(None, _warm_up, self.annotator)
-        if isinstance(self.annotator, ModelProcess):
+        if isinstance(self.annotator, (ModelProcess, ModelPool)):
             work = self.annotator.respond
         else:
             annotator = self.annotator
@@ -99,7 +98,8 @@ class _Service:
             def work(items: list) -> list:
                 return respond(annotator, items)
 
-        self.batcher = Batcher(work, self.config.max_batch, self.config.max_wait_ms / 1000, self.config.max_queue)
+        self.batcher = Batcher(work, self.config.max_batch, self.config.max_wait_ms / 1000, self.config.max_queue,
+                               concurrency=len(self.annotator.members) if isinstance(self.annotator, ModelPool) else 1)
         self.batcher.start()
         self.ready = True
 
@@ -142,8 +142,18 @@ class _Service:
                                f"overloaded or the text too long", 503) from None
 
 
+def make_annotator(config: ServeConfig) -> Any:
+    """What runs the model: a :class:`ModelProcess` (default), a :class:`ModelPool` of
+    ``model_processes``, or an annotator in this process (``model_worker="thread"``)."""
+    if config.model_worker == "thread":
+        return load_annotator(config)
+    if config.processes > 1:
+        return ModelPool(config, config.processes)
+    return ModelProcess(config)
+
+
 def _warm_up(annotator: Any) -> None:
-    if isinstance(annotator, ModelProcess):
+    if isinstance(annotator, (ModelProcess, ModelPool)):
         annotator.respond([("Ready.", "json")])
     else:
         annotator.annotate(["Ready."])
@@ -292,7 +302,7 @@ def serve(config: ServeConfig) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):  # the model loads first: Ctrl-C then stops the start
         signal.signal(sig, note_signal)
-    annotator = ModelProcess(config) if config.model_worker == "process" else load_annotator(config)
+    annotator = make_annotator(config)
     app = create_app(config, annotator)
 
     class _Server(uvicorn.Server):
@@ -301,7 +311,8 @@ def serve(config: ServeConfig) -> int:
             if self.started and self.servers:
                 host, port = self.servers[0].sockets[0].getsockname()[:2]
                 print(f"treernn serve: ready at http://{host}:{port} (model: {config.model_name}, "
-                      f"device {config.device}, pid {os.getpid()})", flush=True)
+                      f"device {config.device}, {config.processes} model process(es), pid {os.getpid()})",
+                      flush=True)
 
     server = _Server(uvicorn.Config(app, host=config.host, port=config.port, **common))
     try:
@@ -309,9 +320,8 @@ def serve(config: ServeConfig) -> int:
     except SystemExit:  # uvicorn exits when it cannot bind (it logged why)
         pass
     finally:
-        close = getattr(annotator, "close", None)
-        if close is not None and getattr(annotator, "process", None) is not None and annotator.process.is_alive():
-            close()
+        if not server.started and hasattr(annotator, "close"):  # it never served: stop the model process(es)
+            annotator.close()
     if not server.started:
         raise ServerError(f"could not listen on {config.host}:{config.port} (in use, or not an address of "
                           f"this machine)")

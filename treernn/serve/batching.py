@@ -51,10 +51,12 @@ class Batcher:
         max_batch: the most texts gathered into one batch (a request with more goes alone).
         max_wait: seconds the first request of a batch waits for others (0: none).
         max_queue: the most texts waiting; a request past it is refused (503).
+        concurrency: batches in the models at once (one per model process); ``work`` must
+            then be safe to call from that many threads.
     """
 
     def __init__(self, work: Callable[[list[str]], list[Any]], max_batch: int = 256,
-                 max_wait: float = 0.005, max_queue: int = 8192) -> None:
+                 max_wait: float = 0.005, max_queue: int = 8192, concurrency: int = 1) -> None:
         if max_batch < 1:
             raise ServerError(f"--max-batch must be >= 1, got {max_batch}")
         if max_wait < 0:
@@ -63,7 +65,8 @@ class Batcher:
         self.stats = BatchStats()
         self._queue: Optional[asyncio.Queue] = None
         self._task: Optional[asyncio.Task] = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="treernn-model")
+        self.concurrency = concurrency
+        self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="treernn-model")
         self._waiting = 0
 
     def start(self) -> None:
@@ -124,39 +127,51 @@ class Batcher:
         return jobs
 
     async def _run(self) -> None:
+        slots = asyncio.Semaphore(self.concurrency)
+        running: set[asyncio.Task] = set()
+        try:
+            while True:
+                await slots.acquire()  # a model free
+                jobs = await self._next_batch()
+                task = asyncio.get_running_loop().create_task(self._batch(jobs))
+                running.add(task)
+                task.add_done_callback(lambda t: (running.discard(t), slots.release()))
+        finally:
+            if running:  # the batches in the models finish (their requests are in flight)
+                await asyncio.gather(*running, return_exceptions=True)
+
+    async def _batch(self, jobs: list[_Job]) -> None:
         loop = asyncio.get_running_loop()
-        while True:
-            jobs = await self._next_batch()
-            self._waiting -= sum(len(j.texts) for j in jobs)
-            live = [j for j in jobs if not j.future.done()]  # a request that timed out is dropped
-            if not live:
-                continue
-            texts = [t for j in live for t in j.texts]
-            started = time.perf_counter()
-            try:
-                results = await loop.run_in_executor(self._executor, self.work, texts)
-            except Exception as exc:
-                # the batch failed: each request again alone, so that only the one at fault fails
-                for j in live:
-                    try:
-                        alone = exc if len(live) == 1 else await loop.run_in_executor(self._executor, self.work, list(j.texts))
-                    except Exception as own:
-                        alone = own
-                    if j.future.done():
-                        continue
-                    if isinstance(alone, Exception):
-                        j.future.set_exception(alone)
-                    else:
-                        j.future.set_result(alone)
-                continue
-            finally:
-                self.stats.batches += 1
-                self.stats.texts += len(texts)
-                self.stats.requests += len(live)
-                self.stats.largest = max(self.stats.largest, len(texts))
-                self.stats.busy_seconds += time.perf_counter() - started
-            start = 0
+        self._waiting -= sum(len(j.texts) for j in jobs)
+        live = [j for j in jobs if not j.future.done()]  # a request that timed out is dropped
+        if not live:
+            return
+        texts = [t for j in live for t in j.texts]
+        started = time.perf_counter()
+        try:
+            results = await loop.run_in_executor(self._executor, self.work, texts)
+        except Exception as exc:
+            # the batch failed: each request again alone, so that only the one at fault fails
             for j in live:
-                if not j.future.done():
-                    j.future.set_result(results[start:start + len(j.texts)])
-                start += len(j.texts)
+                try:
+                    alone = exc if len(live) == 1 else await loop.run_in_executor(self._executor, self.work, list(j.texts))
+                except Exception as own:
+                    alone = own
+                if j.future.done():
+                    continue
+                if isinstance(alone, Exception):
+                    j.future.set_exception(alone)
+                else:
+                    j.future.set_result(alone)
+            return
+        finally:
+            self.stats.batches += 1
+            self.stats.texts += len(texts)
+            self.stats.requests += len(live)
+            self.stats.largest = max(self.stats.largest, len(texts))
+            self.stats.busy_seconds += time.perf_counter() - started
+        start = 0
+        for j in live:
+            if not j.future.done():
+                j.future.set_result(results[start:start + len(j.texts)])
+            start += len(j.texts)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import queue
 import signal
 import sys
 import threading
@@ -104,6 +105,34 @@ class ModelProcess:
             if self.process.is_alive():
                 self.process.kill()
             self._conn.close()
+
+
+class ModelPool:
+    """Several :class:`ModelProcess` es behind one ``respond(items)``: each call takes a free
+    one (the batcher runs as many batches at once as there are processes)."""
+
+    def __init__(self, config: ServeConfig, processes: int) -> None:
+        self.members: list[ModelProcess] = []
+        try:
+            for _ in range(processes):
+                self.members.append(ModelProcess(config))
+        except BaseException:
+            self.close()
+            raise
+        self._free: "queue.SimpleQueue[ModelProcess]" = queue.SimpleQueue()
+        for m in self.members:
+            self._free.put(m)
+
+    def respond(self, items: Sequence[tuple[str, str]]) -> list:
+        member = self._free.get()
+        try:
+            return member.respond(items)
+        finally:
+            self._free.put(member)
+
+    def close(self) -> None:
+        for m in self.members:
+            m.close()
 
 
 def _main(settings: dict, conn: Any) -> None:
