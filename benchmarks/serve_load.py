@@ -11,6 +11,7 @@
    ``properties={'annotators': 'sentiment', 'outputFormat': 'json'}``) from one asyncio process
    with aiohttp: requests/s, sentences/s, p50 / p99 latency, errors, the server's RSS after the run
    and its peak.
+   Then ``--soak`` (3) more runs of the most clients, to see whether the server's memory grows.
 3. The server with one model process (``--model-processes 1``), 32 clients; and the same one
    request at a time (``--max-batch 1 --max-wait-ms 0``), 32 clients.
 
@@ -229,6 +230,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--max-seconds", type=float, default=300.0, help="time limit of each run")
     ap.add_argument("--serve-args", default="", help="more options for the batching server, e.g. '--max-wait-ms 2'")
+    ap.add_argument("--soak", type=int, default=3,
+                    help="runs of the most clients again on the default server, to see whether memory grows")
     ap.add_argument("--skip-single", action="store_true", help="skip the one-request-at-a-time server")
     ap.add_argument("--out", default=None, help="write OUT.json and OUT.txt")
     ap.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
@@ -245,14 +248,14 @@ def main() -> int:
     print(f"  in-process pipeline: {in_process['sentences_per_s']:.1f} sentences/s", flush=True)
     top = max(args.clients)
     print("server as it ships (batching across requests; model processes: one per core, up to 4):", flush=True)
-    default = serve_runs(args, texts, args.serve_args.split(), args.clients)
+    default = serve_runs(args, texts, args.serve_args.split(), args.clients + [top] * args.soak)
     if args.skip_single:
         return 0
     print("server with one model process (--model-processes 1):", flush=True)
     one = serve_runs(args, texts, ["--model-processes", "1"], [top])
     print("server with one model process, one request at a time (--max-batch 1 --max-wait-ms 0):", flush=True)
     single = serve_runs(args, texts, ["--model-processes", "1", "--max-batch", "1", "--max-wait-ms", "0"], [top])
-    rate = {name: {r["clients"]: r for r in block["runs"]}[top]["sentences_per_s"]
+    rate = {name: [r for r in block["runs"] if r["clients"] == top][0]["sentences_per_s"]
             for name, block in (("default", default), ("one", one), ("single", single))}
     result = {
         "what": __doc__.split("\n\n")[1].strip(),

@@ -10,6 +10,7 @@ brackets is not read as a tree, as CoreNLP would not).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any, Optional, Sequence, Union
 
@@ -42,10 +43,18 @@ class Annotator:
 
     def _annotate(self, texts: Sequence[str], nodes: Sequence[bool]) -> list[list[Sentence]]:
         nlp = self.predictor.parser.nlp
+        # spaCy adds every new word it meets to its vocabulary for good: a server that runs
+        # for months would grow with its input. In a memory zone (spaCy >= 3.8) the strings
+        # and lexemes a batch adds are dropped after it; nothing of the Docs outlives the zone.
+        zone = nlp.memory_zone() if hasattr(nlp, "memory_zone") else contextlib.nullcontext()
+        with zone:
+            return self._annotate_docs(texts, nodes, nlp.pipe(list(texts), batch_size=256))
+
+    def _annotate_docs(self, texts: Sequence[str], nodes: Sequence[bool], docs: Any) -> list[list[Sentence]]:
         documents: list[list[Sentence]] = []
         trees: list[Any] = []
         waiting: list[Sentence] = []
-        for i, (text, doc) in enumerate(zip(texts, nlp.pipe(list(texts), batch_size=256))):
+        for i, (text, doc) in enumerate(zip(texts, docs)):
             kept = [tok for tok in doc if tok.text.strip()]  # whitespace tokens, as the pipeline drops them
             position = {tok.i: k for k, tok in enumerate(kept)}
             sentences: list[Sentence] = []
