@@ -173,3 +173,25 @@ def test_several_workers_share_one_port():
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0
+
+
+NASTY = ["\x00", "a\x00b", "\u200b\u200b", "🙂🙂🙂 great!", "\u202ereversed\u202c text", "x" * 5000, "( ( ( )",
+         "\t\n\r\x0b\x0c", ".", "...", "!!!", "%", "+", "a+b%2", "<html><script>alert(1)</script>", '{"a": 1}',
+         "\u0301\u0301 e\u0301", "Ａ ｆｕｌｌ－ｗｉｄｔｈ ｔｅｘｔ", "\U0010ffff", "word " * 1500, "\n\n\n.\n\n\n",
+         "(3 (2 a) (4 tree))"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_odd_text_is_answered_never_a_500(server, fmt):
+    with httpx.Client(timeout=120) as client:
+        for text in NASTY:
+            r = client.post(server.url, params={"properties": str({"outputFormat": fmt})}, content=text.encode(),
+                            headers={"content-type": "text/plain; charset=utf-8"})
+            assert r.status_code == 200, (text[:40], r.status_code, r.text[:200])
+            if fmt == "json":
+                for s in r.json()["sentences"]:
+                    assert ("error" in s) != ("sentiment" in s)
+                    for t in s["tokens"]:
+                        assert text[t["characterOffsetBegin"]:t["characterOffsetEnd"]] == t["word"]
+        r = client.post(f"{server.url}/v1/classify", json={"texts": NASTY})
+        assert r.status_code == 200 and len(r.json()["sentences"]) >= len(NASTY) - 4

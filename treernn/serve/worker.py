@@ -1,12 +1,13 @@
 """The model's own process: spaCy and the model run there, the HTTP side in the server's.
 
-Why a process and not a thread: parsing and the tree model are mostly Python, and a thread
-running them holds the GIL most of the time, so the event loop beside it reads requests late
-and the batches stay small. Measured on 2 cores (``benchmarks/serve_load.py``, 32 clients,
-stand-alone ``--model-worker thread`` against the default): see the README's server section.
+Why processes: several of them run batches at once (:class:`ModelPool`), which threads of one
+Python process cannot do with parsing and the tree model being mostly Python. One model gives
+the same throughput in a process or in a thread (``--model-worker thread``; the README's server
+section has the measurements), the thread with less memory.
 
-The two sides talk over a ``multiprocessing`` pipe (messages are lists of texts one way, and
-:class:`~treernn.serve.corenlp.Sentence` records the other). The model process ignores SIGINT
+The two sides talk over a ``multiprocessing`` pipe: ``(text, format)`` items one way, the
+rendered bodies (or, for ``/v1/classify``, :class:`~treernn.serve.corenlp.Sentence` records)
+the other. The model process ignores SIGINT
 and SIGTERM: the server tells it when to stop, after the requests in flight are answered, and
 it stops by itself when the server goes (the pipe closes).
 """
