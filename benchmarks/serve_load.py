@@ -249,13 +249,13 @@ def main() -> int:
     top = max(args.clients)
     print("server as it ships (batching across requests; model processes: one per core, up to 4):", flush=True)
     default = serve_runs(args, texts, args.serve_args.split(), args.clients + [top] * args.soak)
-    if args.skip_single:
-        return 0
-    print("server with one model process (--model-processes 1):", flush=True)
-    one = serve_runs(args, texts, ["--model-processes", "1"], [top])
-    print("server with one model process, one request at a time (--max-batch 1 --max-wait-ms 0):", flush=True)
-    single = serve_runs(args, texts, ["--model-processes", "1", "--max-batch", "1", "--max-wait-ms", "0"], [top])
-    rate = {name: [r for r in block["runs"] if r["clients"] == top][0]["sentences_per_s"]
+    one = single = {"settings": ["(skipped: --skip-single)"], "after_warm_up": {}, "runs": []}
+    if not args.skip_single:
+        print("server with one model process (--model-processes 1):", flush=True)
+        one = serve_runs(args, texts, ["--model-processes", "1"], [top])
+        print("server with one model process, one request at a time (--max-batch 1 --max-wait-ms 0):", flush=True)
+        single = serve_runs(args, texts, ["--model-processes", "1", "--max-batch", "1", "--max-wait-ms", "0"], [top])
+    rate = {name: ([r for r in block["runs"] if r["clients"] == top] or [{"sentences_per_s": float("nan")}])[0]["sentences_per_s"]
             for name, block in (("default", default), ("one", one), ("single", single))}
     result = {
         "what": __doc__.split("\n\n")[1].strip(),
@@ -279,7 +279,7 @@ def main() -> int:
                  f"sentences in {in_process['seconds']} s, best of 3)"]
         for title, block in (("server as it ships", default), ("server, --model-processes 1", one),
                              ("server, --model-processes 1, one request at a time", single)):
-            lines.append(f"{title}: RSS after warm-up {block['after_warm_up']['rss_mb']} MB")
+            lines.append(f"{title}: RSS after warm-up {block['after_warm_up'].get('rss_mb')} MB")
             for r in block["runs"]:
                 lines.append(f"  {r['clients']:>2} clients: {r['requests_per_s']:7.1f} requests/s {r['sentences_per_s']:7.1f} "
                              f"sentences/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:7.1f} ms  errors {r['errors']}  "
