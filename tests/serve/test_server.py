@@ -195,3 +195,14 @@ def test_odd_text_is_answered_never_a_500(server, fmt):
                         assert text[t["characterOffsetBegin"]:t["characterOffsetEnd"]] == t["word"]
         r = client.post(f"{server.url}/v1/classify", json={"texts": NASTY})
         assert r.status_code == 200 and len(r.json()["sentences"]) >= len(NASTY) - 4
+
+
+def test_a_port_in_use_is_one_line_before_the_model_loads():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = subprocess.run([sys.executable, "-m", "treernn", "serve", "--port", str(port)],
+                           capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert r.stderr.strip() == f"treernn: error: cannot listen on 127.0.0.1:{port}: Address already in use"

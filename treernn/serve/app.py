@@ -34,6 +34,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 from typing import Any, Optional
@@ -289,7 +290,9 @@ def serve(config: ServeConfig) -> int:
     def note_signal(sig: int, frame: Any) -> None:  # uvicorn re-raises the signal after its shutdown
         stopped.append(sig)
 
+    sock = _bind(config.host, config.port)  # before the model loads: a port in use fails at once
     if config.workers > 1:
+        sock.close()  # uvicorn's supervisor binds it again for its workers
         load_annotator(config)  # fail here, with one line, rather than in every worker
         os.environ[_CONFIG_ENV] = json.dumps(dataclasses.asdict(config))
         print(f"treernn serve: starting {config.workers} workers on http://{config.host}:{config.port} "
@@ -300,9 +303,11 @@ def serve(config: ServeConfig) -> int:
                     workers=config.workers, **common)
         return 0
 
-    for sig in (signal.SIGTERM, signal.SIGINT):  # the model loads first: Ctrl-C then stops the start
-        signal.signal(sig, note_signal)
-    annotator = make_annotator(config)
+    try:
+        annotator = make_annotator(config)
+    except BaseException:
+        sock.close()
+        raise
     app = create_app(config, annotator)
 
     class _Server(uvicorn.Server):
@@ -315,14 +320,29 @@ def serve(config: ServeConfig) -> int:
                       flush=True)
 
     server = _Server(uvicorn.Config(app, host=config.host, port=config.port, **common))
+    for sig in (signal.SIGTERM, signal.SIGINT):  # from here uvicorn's shutdown handles them
+        signal.signal(sig, note_signal)
     try:
-        server.run()
-    except SystemExit:  # uvicorn exits when it cannot bind (it logged why)
-        pass
+        server.run(sockets=[sock])
     finally:
         if not server.started and hasattr(annotator, "close"):  # it never served: stop the model process(es)
             annotator.close()
-    if not server.started:
-        raise ServerError(f"could not listen on {config.host}:{config.port} (in use, or not an address of "
-                          f"this machine)")
     return 0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (uvicorn listens on it); one line if it cannot be."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ServerError(f"--host {host}: not an address of this machine ({exc.strerror})") from None
+    family, _, _, _, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
