@@ -6,6 +6,7 @@ with requests in flight; several workers on one port."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -206,3 +207,27 @@ def test_a_port_in_use_is_one_line_before_the_model_loads():
                            capture_output=True, text=True, timeout=120)
     assert r.returncode == 2
     assert r.stderr.strip() == f"treernn: error: cannot listen on 127.0.0.1:{port}: Address already in use"
+
+
+def _model_processes(pid: int) -> list[int]:
+    from pathlib import Path
+
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            if "spawn_main" in Path(f"/proc/{child}/cmdline").read_text():
+                out.append(int(child))
+    return out
+
+
+def test_a_model_process_that_dies_is_restarted():
+    s = ServerProcess(["--model-processes", "1"])
+    try:
+        (victim,) = _model_processes(s.proc.pid)
+        os.kill(victim, signal.SIGKILL)
+        r = httpx.post(s.url, content="Good fun.", timeout=120)
+        assert r.status_code == 503 and "restarted" in r.json()["error"]
+        assert httpx.post(s.url, content="Good fun.", timeout=120).json()["sentences"][0]["sentiment"]
+        assert _model_processes(s.proc.pid) not in ([], [victim])
+    finally:
+        assert s.stop() == 0
