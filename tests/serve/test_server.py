@@ -28,13 +28,13 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def expected():
-    """What ``treernn classify`` gives for TEXTS: each sentence's tokens and class."""
-    import treernn
-
-    predictor = treernn.load()
-    out = []
-    for text in TEXTS:
-        out.append([(p.tokens, p.to_json()["sentiment"], p.to_json()["sentimentValue"]) for p in predictor.predict(text)])
+    """What ``treernn classify --format json`` prints for TEXTS: each sentence's tokens and class."""
+    r = subprocess.run([sys.executable, "-m", "treernn", "classify", "--format", "json", *TEXTS],
+                       capture_output=True, text=True, timeout=300, check=True)
+    out = [[] for _ in TEXTS]
+    for line in r.stdout.splitlines():
+        s = json.loads(line)
+        out[s["text"]].append((s["tokens"], s["sentiment"], s["sentimentValue"]))
     return out
 
 
