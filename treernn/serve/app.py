@@ -41,6 +41,7 @@ from typing import Any, Optional
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -119,12 +120,20 @@ class _Service:
         length = request.headers.get("content-length")
         if max_bytes is not None and length and length.isdigit() and int(length) > max_bytes:
             raise RequestError(f"body of {int(length)} bytes, over the limit of {limit} characters (--max-chars)", 413)
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if max_bytes is not None and size > max_bytes:
-                raise RequestError(f"body over the limit of {limit} characters (--max-chars)", 413)
-            chunks.append(chunk)
+        chunks: list[bytes] = []
+
+        async def read() -> None:
+            size = 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if max_bytes is not None and size > max_bytes:
+                    raise RequestError(f"body over the limit of {limit} characters (--max-chars)", 413)
+                chunks.append(chunk)
+
+        try:  # a client that stops sending mid-body does not hold the request forever
+            await asyncio.wait_for(read(), self.config.timeout)
+        except asyncio.TimeoutError:
+            raise RequestError(f"the body did not arrive within {self.config.timeout:g} s (--timeout)", 408) from None
         try:
             text = decode_body(b"".join(chunks), request.headers.get("content-type"))
         except ServerError as exc:
@@ -268,7 +277,30 @@ def create_app(config: ServeConfig, annotator: Any = None) -> Starlette:
         Route("/v1/stats", stats, methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan,
+                     middleware=[Middleware(_Concurrency, limit=config.max_concurrency)],
                      exception_handlers={HTTPException: _http_error, Exception: _internal_error})
+
+
+class _Concurrency:
+    """At most ``limit`` requests handled at once; the next gets 503 with a JSON error (uvicorn's
+    own ``limit_concurrency`` answers in plain text). Bounds the memory a flood of clients takes."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit, self.active = app, limit, 0
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.active >= self.limit:
+            await _error(503, f"server busy: {self.active} requests at once (--max-concurrency {self.limit}); "
+                              f"try again")(scope, receive, send)
+            return
+        self.active += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.active -= 1
 
 
 def app_from_environment() -> Starlette:

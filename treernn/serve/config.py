@@ -26,13 +26,14 @@ class ServeConfig:
     max_tokens: int = DEFAULT_MAX_TOKENS  # 0: no limit
     timeout: float = 15.0
     max_queue: int = 8192
+    max_concurrency: int = 1000  # requests handled at once per worker; past it 503
     device: str = "cpu"
     spacy_pipeline: Optional[str] = None
     model_worker: str = "process"  # or "thread": the model in a thread of the server's process
     model_processes: int = 0  # model processes per worker (batches in the models at once); 0: auto
 
     def check(self) -> "ServeConfig":
-        for name in ("workers", "threads", "max_batch", "max_queue"):
+        for name in ("workers", "threads", "max_batch", "max_queue", "max_concurrency"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ServerError(f"--{name.replace('_', '-')} must be an integer >= 1, got {value!r}")
