@@ -34,7 +34,7 @@ LAYERS = [
 ]
 # Modules that may import treernn modules inside functions: the command line imports each
 # command's (heavy) modules inside the command, so that `parse` needs no torch.
-LAZY_ALLOWED = {"treernn.cli"}
+LAZY_ALLOWED = {"treernn.cli", "treernn.serve.app"}  # the server's HTTP process: torch only in thread mode
 
 
 def _module_name(path: Path) -> str:

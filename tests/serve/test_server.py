@@ -215,7 +215,7 @@ def _model_processes(pid: int) -> list[int]:
     out = []
     for task in Path(f"/proc/{pid}/task").iterdir():
         for child in (task / "children").read_text().split():
-            if "spawn_main" in Path(f"/proc/{child}/cmdline").read_text():
+            if "treernn.serve.model_process" in Path(f"/proc/{child}/cmdline").read_text():
                 out.append(int(child))
     return out
 

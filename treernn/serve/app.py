@@ -50,8 +50,7 @@ from treernn.errors import RequestError, ServerError, TreernnError
 from treernn.serve.batching import Batcher
 from treernn.serve.config import ServeConfig
 from treernn.serve.corenlp import decode_body, document_json, document_text, read_properties
-from treernn.serve.annotate import respond
-from treernn.serve.worker import ModelPool, ModelProcess, load_annotator
+from treernn.serve.worker import ModelPool, ModelProcess
 
 log = logging.getLogger("treernn.serve")
 _CONFIG_ENV = "TREERNN_SERVE_CONFIG"  # the settings, as JSON, for worker processes
@@ -94,7 +93,9 @@ class _Service:
             await loop.run_in_executor(None, _warm_up, self.annotator)
         if isinstance(self.annotator, (ModelProcess, ModelPool)):
             work = self.annotator.respond
-        else:
+        else:  # a model in this process (--model-worker thread, or a stand-in in the tests)
+            from treernn.serve.annotate import respond  # torch and spaCy: only in this case
+
             annotator = self.annotator
 
             def work(items: list) -> list:
@@ -156,6 +157,9 @@ def make_annotator(config: ServeConfig) -> Any:
     """What runs the model: a :class:`ModelProcess` (default), a :class:`ModelPool` of
     ``model_processes``, or an annotator in this process (``model_worker="thread"``)."""
     if config.model_worker == "thread":
+        # the one place the HTTP process imports torch and spaCy: only when it runs the model itself
+        from treernn.serve.model_process import load_annotator
+
         return load_annotator(config)
     if config.processes > 1:
         return ModelPool(config, config.processes)
@@ -325,7 +329,7 @@ def serve(config: ServeConfig) -> int:
     sock = _bind(config.host, config.port)  # before the model loads: a port in use fails at once
     if config.workers > 1:
         sock.close()  # uvicorn's supervisor binds it again for its workers
-        load_annotator(config)  # fail here, with one line, rather than in every worker
+        ModelProcess(config).close()  # a bad model fails here, with one line, not in every worker
         os.environ[_CONFIG_ENV] = json.dumps(dataclasses.asdict(config))
         print(f"treernn serve: starting {config.workers} workers on http://{config.host}:{config.port} "
               f"(model: {config.model_name}, device {config.device})", flush=True)
