@@ -217,3 +217,17 @@ def test_requests_past_max_concurrency_get_503():
     codes = sorted(r.status_code for r in responses)
     assert codes.count(200) >= 2 and 503 in codes, codes
     assert "--max-concurrency 2" in _one_line_json_error([r for r in responses if r.status_code == 503][0], 503)
+
+
+def test_the_listening_socket_is_tcp_so_asyncio_turns_nagle_off():
+    import socket
+
+    from treernn.serve.app import _bind
+
+    sock = _bind("127.0.0.1", 0)
+    try:
+        # asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP; with proto 0 a
+        # client sending headers and body in two writes waited for the 40 ms delayed ACK
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()
