@@ -39,6 +39,10 @@ def load_annotator(config: ServeConfig) -> Annotator:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Load, say ready, then annotate what comes until told to stop."""
     argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1 or not argv[0].isdigit():
+        print("treernn.serve.model_process: started by `treernn serve` (with a connection's file "
+              "descriptor), not by hand", file=sys.stderr)
+        return 2
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the server decides
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     conn = Connection(int(argv[0]))
