@@ -340,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     v.add_argument("--port", type=int, default=9000, help="port (default 9000, CoreNLP's; 0: any free port)")
     v.add_argument("--workers", type=int, default=1, metavar="N",
-                   help="processes sharing the port, each with its own model (default 1)")
+                   help="server processes sharing the port, each with its own model processes (default 1)")
     v.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads per model process (default 1)")
     v.add_argument("--max-batch", type=int, default=256, metavar="N",
                    help="the most texts of concurrent requests parsed and labeled together (default 256)")
