@@ -15,9 +15,11 @@ import threading
 import time
 
 import httpx
+import jsonschema
 import pytest
 
 from servers import ServerProcess, server  # noqa: F401  (server: a fixture)
+from treernn.resources import data_dir
 
 TEXTS = [
     "The movie was great. The plot, not so much.",
@@ -93,7 +95,9 @@ def test_v1_classify_matches_classify_json(server, expected):
     out = r.json()
     assert out["errors"] == []
     got = [[] for _ in TEXTS]
+    schema = json.loads(data_dir("classify.schema.json").read_text())
     for s in out["sentences"]:
+        jsonschema.validate(s, schema)  # the same objects as classify's JSON lines
         got[s["text"]].append((s["tokens"], s["sentiment"], s["sentimentValue"]))
         assert len(s["nodes"]) == 2 * len(s["tokens"]) - 1  # every phrase labeled (binarized)
     assert got == expected
