@@ -15,9 +15,11 @@ Routes:
 
 Every error body is JSON with a one-line ``error``: 400 for bad input (malformed
 ``properties``, a format not spoken, bytes not valid UTF-8, bad JSON), 404/405 for other
-paths and methods, 413 for a body over ``--max-chars``, 503 when a request waited over
-``--timeout`` seconds or the queue is full. A sentence over ``--max-tokens`` is an entry with
-``error`` in the document; the other sentences are labeled.
+paths and methods, 408 for a body that stops arriving, 413 for a body over ``--max-chars``,
+503 when a request waited over ``--timeout`` seconds, the queue is full, ``--max-concurrency``
+requests are in hand or a model process died on the batch (it is started again). A sentence
+over ``--max-tokens`` is an entry with ``error`` in the document; the other sentences are
+labeled.
 
 Why Starlette and uvicorn: the issue asks for a real ASGI stack; Starlette is the small
 toolkit under FastAPI (routing, requests, responses, lifespan) without the pydantic layer
@@ -35,7 +37,6 @@ import logging
 import os
 import signal
 import socket
-import sys
 import time
 from typing import Any, Optional
 
