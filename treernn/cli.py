@@ -264,7 +264,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from treernn.bench import bench_config, format_table, run_benchmark, write_json
 
     cfg = bench_config(args.quick, args.batch_sizes, args.device, args.data_path, args.vectors,
-                       args.threads, args.configs)
+                       args.threads, args.configs, rounds=args.rounds, pipeline_sentences=args.pipeline_sentences)
     report = run_benchmark(cfg, log=lambda m: print(m, file=sys.stderr))
     print(format_table(report))
     if args.json:
@@ -458,6 +458,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--threads", type=int, help="torch threads (default: PyTorch's)")
     b.add_argument("--configs", metavar="NAME,NAME",
                    help="only these configurations (default all: " + ", ".join(CONFIGS) + ")")
+    b.add_argument("--rounds", type=int, default=None,
+                   help="calm slices per measurement, their median reported (default 5; --quick: fewer)")
+    b.add_argument("--pipeline-sentences", type=int, default=None, metavar="N",
+                   help="raw SST sentences for the parse-and-classify measurement (default 1000; 0: skip it)")
     b.set_defaults(func=_cmd_bench)
     return top
 

@@ -100,7 +100,8 @@ MEMORY_NOTE_CUDA = ("torch.cuda.max_memory_allocated during a measurement's slic
 
 def bench_config(quick: bool = False, batch_sizes: Optional[str] = None, device: str = "cpu",
                  data_path: Optional[str] = None, vectors: Optional[str] = None,
-                 threads: Optional[int] = None, configs: Optional[str] = None) -> BenchConfig:
+                 threads: Optional[int] = None, configs: Optional[str] = None,
+                 rounds: Optional[int] = None, pipeline_sentences: Optional[int] = None) -> BenchConfig:
     """A :class:`BenchConfig` from command-line values (``batch_sizes`` like ``"25,256"``).
 
     Raises:
@@ -127,4 +128,12 @@ def bench_config(quick: bool = False, batch_sizes: Optional[str] = None, device:
         changes["configs"] = tuple(c.strip() for c in configs.split(",") if c.strip())
     if threads is not None and threads < 1:
         raise BenchError(f"--threads must be >= 1, got {threads}")
+    if rounds is not None:
+        if rounds < 1:
+            raise BenchError(f"--rounds must be >= 1, got {rounds}")
+        changes["rounds"] = rounds
+    if pipeline_sentences is not None:
+        if pipeline_sentences < 0:
+            raise BenchError(f"--pipeline-sentences must be >= 0 (0: skip), got {pipeline_sentences}")
+        changes["pipeline_sentences"] = pipeline_sentences
     return BenchConfig.quick_run(**changes) if quick else BenchConfig(**changes)
