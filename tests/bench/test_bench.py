@@ -81,3 +81,15 @@ def test_vectors_file_sets_the_input_size(tmp_path):
     assert bench_config().input_dim == 300  # random vectors: the default size
     with pytest.raises(BenchError, match="--vectors cannot be read"):
         bench_config(vectors=str(tmp_path / "missing.txt"))
+
+
+@pytest.mark.parametrize("option, value, message", [("rounds", 0, "--rounds must be >= 1"),
+                                                     ("pipeline_sentences", -1, "--pipeline-sentences must be >= 0")])
+def test_bad_rounds_and_pipeline_sentences_name_the_fix(option, value, message):
+    with pytest.raises(BenchError, match=message):
+        bench_config(**{option: value})
+
+
+def test_rounds_and_pipeline_sentences_reach_the_config():
+    cfg = bench_config(rounds=3, pipeline_sentences=0)
+    assert cfg.rounds == 3 and cfg.pipeline_sentences == 0
