@@ -12,6 +12,7 @@ several sentences gives several trees; an ambiguous CFG sentence gives several t
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
@@ -127,6 +128,7 @@ class SpacyParser(Parser):
         one_tree_per_text: bool = False,
     ) -> None:
         self.nlp = nlp if nlp is not None else load_spacy(model)
+        self._own_nlp = nlp is None  # ours: parsed in memory zones (below); a pipeline passed in is left alone
         self.batch_size = batch_size
         self.n_process = n_process
         self.one_tree_per_text = one_tree_per_text
@@ -147,13 +149,20 @@ class SpacyParser(Parser):
         return self.nlp.pipe(docs, batch_size=self.batch_size, n_process=self.n_process)
 
     def parse_each(self, texts: Iterable[Text]) -> list[list[Tree]]:
+        """One list of trees per text. spaCy keeps every new word it meets in its vocabulary
+        for good; with the pipeline loaded here each call parses in a memory zone (spaCy >=
+        3.8), which drops what the call added, so a long stream of text does not grow memory
+        (the trees hold plain strings, nothing of the Docs)."""
         texts = [_check_text(t, i) for i, t in enumerate(texts)]
+        zone = (self.nlp.memory_zone() if self._own_nlp and hasattr(self.nlp, "memory_zone")
+                else contextlib.nullcontext())
         out = []
-        for doc in self._docs(texts):
-            trees = from_spacy(doc)
-            if self.one_tree_per_text and len(trees) != 1:
-                raise ParserError(f"spaCy split {doc.text[:40]!r} into {len(trees)} sentences")
-            out.append(trees)
+        with zone:
+            for doc in self._docs(texts):
+                trees = from_spacy(doc)
+                if self.one_tree_per_text and len(trees) != 1:
+                    raise ParserError(f"spaCy split {doc.text[:40]!r} into {len(trees)} sentences")
+                out.append(trees)
         return out
 
 

@@ -37,3 +37,23 @@ def test_trimmed_pipeline_gives_the_full_pipelines_trees(texts, nlp):
 def test_a_pipeline_passed_in_runs_as_given():
     full = load_spacy(full=True)
     assert SpacyParser(nlp=full).nlp is full
+
+
+def test_new_words_do_not_stay_in_the_vocabulary_of_our_pipeline():
+    from treernn.parsing import SpacyParser
+
+    parser = SpacyParser()
+    parser.parse_each(["A warm-up sentence."])
+    before = len(parser.nlp.vocab.strings)
+    words = [f"zorblax{i}qu" for i in range(300)]
+    trees = parser.parse_each([f"The {w} was great." for w in words])
+    assert [t[0].tokens()[1] for t in trees] == words  # the trees keep their words
+    assert len(parser.nlp.vocab.strings) == before  # spaCy's vocabulary does not
+
+
+def test_a_pipeline_passed_in_is_left_alone(nlp):
+    from treernn.parsing import SpacyParser
+
+    before = len(nlp.vocab.strings)
+    SpacyParser(nlp=nlp).parse_each(["The quuxblorf was great."])
+    assert len(nlp.vocab.strings) > before
