@@ -32,7 +32,7 @@ class Annotator:
     def __init__(self, predictor: Predictor, max_tokens: Optional[int]) -> None:
         self.predictor = predictor
         self.max_tokens = max_tokens
-        self.sentiment = corenlp_values(predictor.label_names) is not None
+        self.values = corenlp_values(predictor.label_names)  # CoreNLP's 0-4 value of each class, or None
 
     def annotate(self, texts: Sequence[str], nodes: Optional[Sequence[bool]] = None) -> list[list[Sentence]]:
         """The sentences of each text, labeled: CoreNLP's fields in ``fields``; where
@@ -53,7 +53,7 @@ class Annotator:
     def _annotate_docs(self, texts: Sequence[str], nodes: Sequence[bool], docs: Any) -> list[list[Sentence]]:
         documents: list[list[Sentence]] = []
         trees: list[Any] = []
-        waiting: list[Sentence] = []
+        waiting: list[tuple[Sentence, int]] = []  # the sentences to label, with their text's index
         for i, (text, doc) in enumerate(zip(texts, docs)):
             kept = [tok for tok in doc if tok.text.strip()]  # whitespace tokens, as the pipeline drops them
             position = {tok.i: k for k, tok in enumerate(kept)}
@@ -70,22 +70,20 @@ class Annotator:
                                       f"limit of {self.max_tokens} (--max-tokens)")
                     continue
                 trees.append(self.predictor.shape([tree])[0])
-                waiting.append(sentence)
-                sentence.prediction_id = (i, sentence.index)
+                waiting.append((sentence, i))
             documents.append(sentences)
         if trees:
-            predictions = self.predictor.predict_trees(trees, [s.prediction_id for s in waiting])
-            for sentence, p in zip(waiting, predictions):
-                self._label(sentence, p, nodes[sentence.prediction_id[0]])
+            predictions = self.predictor.predict_trees(trees, [(i, s.index) for s, i in waiting])
+            for (sentence, i), p in zip(waiting, predictions):
+                self._label(sentence, p, nodes[i])
         return documents
 
     def _label(self, sentence: Sentence, p: SentencePrediction, nodes: bool) -> None:
         full = p.to_json(nodes=nodes)
         sentence.fields = {k: v for k, v in full.items() if k not in ("index", "text", "tokens", "nodes")}
         sentence.prediction = full if nodes else None
-        sentence.prediction_id = None
-        if self.sentiment:
-            sentence.sentiment = CORENLP_CLASSES[corenlp_values(p.label_names)[p.label]]
+        if self.values is not None:
+            sentence.sentiment = CORENLP_CLASSES[self.values[p.label]]
 
 
 def _token(text: str, kept: list, k: int, index: int) -> Token:

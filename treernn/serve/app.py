@@ -322,10 +322,10 @@ def serve(config: ServeConfig) -> int:
     config.check()
     common = dict(log_level="warning", access_log=False, timeout_graceful_shutdown=int(config.timeout) + 5,
                   lifespan="on")
-    stopped: list[int] = []
-
-    def note_signal(sig: int, frame: Any) -> None:  # uvicorn re-raises the signal after its shutdown
-        stopped.append(sig)
+    def note_signal(sig: int, frame: Any) -> None:
+        # uvicorn raises the signal again after its graceful shutdown; with the default handler
+        # that would end the process with -SIGTERM instead of 0
+        pass
 
     sock = _bind(config.host, config.port)  # before the model loads: a port in use fails at once
     if config.workers > 1:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 from treernn.errors import RequestError, ServerError
@@ -24,7 +24,6 @@ from treernn.errors import RequestError, ServerError
 class _Job:
     texts: Sequence[str]
     future: asyncio.Future
-    queued: float = field(default_factory=time.perf_counter)
 
 
 @dataclass

@@ -208,7 +208,6 @@ class Sentence:
     sentiment: Optional[str] = None  # CoreNLP's class name with its space ("Very positive")
     error: Optional[str] = None
     prediction: Optional[dict] = field(default=None, repr=False)  # treernn's own JSON (/v1/classify)
-    prediction_id: Any = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"index": self.index, "tokens": [t.to_json() for t in self.tokens]}
