@@ -28,3 +28,15 @@ def pick_device(name: str) -> torch.device:
         return torch.device(name)
     except RuntimeError:
         raise ConfigError(f"unknown device, got {name!r}; use auto, cpu or cuda (or cuda:N)") from None
+
+
+def to_device(tensor: torch.Tensor, device) -> torch.Tensor:
+    """``tensor`` (built on the CPU) moved to ``device``: to a GPU in one non-blocking copy from
+    pinned memory, queued behind the device's work instead of waiting for it (a plain copy from
+    pageable memory synchronises); elsewhere a plain ``.to``. None: the tensor as it is."""
+    if device is None:
+        return tensor
+    device = torch.device(device)
+    if device.type == "cuda" and tensor.device.type == "cpu":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)

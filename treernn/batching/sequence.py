@@ -13,6 +13,7 @@ from typing import Optional, Sequence, Union
 
 import torch
 
+from treernn.device import to_device
 from treernn.errors import SequenceBatchError
 from treernn.trees.tree import Tree
 from treernn.vocab import Vocab
@@ -31,6 +32,10 @@ class SequenceBatch:
         lengths_cpu: ``(B,)`` long, always on the CPU (the same values as ``lengths``), for
             ``pack_padded_sequence``, which needs CPU lengths; it never moves with ``.to()``.
         mask: ``(B, L)`` bool, on ``device``; True at real tokens, False at padding.
+        pack_order: ``(B,)`` long, on ``device``: the sentences by decreasing length (ties in
+            the caller's order), the order ``pack_padded_sequence`` wants.
+        unpack_order: ``(B,)`` long, on ``device``: the inverse of ``pack_order``.
+        sorted_lengths_cpu: ``(B,)`` long, on the CPU: ``lengths_cpu[pack_order]``.
         tokens: the sentences as token lists (a copy; the caller's lists are not kept).
 
     Invariants: sentences keep the caller's order (nothing is sorted); ``L == max(lengths)``;
@@ -41,6 +46,9 @@ class SequenceBatch:
     lengths: torch.Tensor
     lengths_cpu: torch.Tensor
     mask: torch.Tensor
+    pack_order: torch.Tensor
+    unpack_order: torch.Tensor
+    sorted_lengths_cpu: torch.Tensor
     tokens: tuple[tuple[str, ...], ...]
 
     def __repr__(self) -> str:
@@ -61,13 +69,15 @@ class SequenceBatch:
         return self.token_ids.device
 
     def to(self, device: Device, non_blocking: bool = False) -> "SequenceBatch":
-        """A new batch whose device tensors live on ``device`` (``lengths_cpu`` stays on the
-        CPU); this batch is not changed."""
+        """A new batch whose device tensors live on ``device`` (``lengths_cpu`` and
+        ``sorted_lengths_cpu`` stay on the CPU); this batch is not changed."""
         return dataclasses.replace(
             self,
             token_ids=self.token_ids.to(device, non_blocking=non_blocking),
             lengths=self.lengths.to(device, non_blocking=non_blocking),
             mask=self.mask.to(device, non_blocking=non_blocking),
+            pack_order=self.pack_order.to(device, non_blocking=non_blocking),
+            unpack_order=self.unpack_order.to(device, non_blocking=non_blocking),
         )
 
 
@@ -113,13 +123,24 @@ def batch_sequences(
     lengths_list = [len(t) for t in tokens]
     max_len = max(lengths_list)
     ids = [vocab.encode(t) + [vocab.pad_id] * (max_len - len(t)) for t in tokens]
-    token_ids = torch.tensor(ids, dtype=torch.long)  # (B, L)
+    B = len(tokens)
     lengths_cpu = torch.tensor(lengths_list, dtype=torch.long)  # (B,)
-    mask = torch.arange(max_len)[None, :] < lengths_cpu[:, None]  # (B, L)
+    sorted_lengths_cpu, pack_order = torch.sort(lengths_cpu, descending=True, stable=True)
+    unpack_order = torch.empty_like(pack_order)
+    unpack_order[pack_order] = torch.arange(B)
+    # token ids, lengths and both orders go to the device in one transfer (pinned on a GPU)
+    flat = torch.cat([torch.tensor(ids, dtype=torch.long).view(-1), lengths_cpu, pack_order, unpack_order])
+    flat = to_device(flat, device)
+    token_ids = flat[:B * max_len].view(B, max_len)  # (B, L)
+    lengths, pack_order_d, unpack_order_d = flat[B * max_len:].view(3, B)  # (B,) each
+    mask = torch.arange(max_len, device=flat.device)[None, :] < lengths[:, None]  # (B, L), made there
     return SequenceBatch(
-        token_ids=token_ids.to(device),
-        lengths=lengths_cpu.to(device),
+        token_ids=token_ids,
+        lengths=lengths,
         lengths_cpu=lengths_cpu,
-        mask=mask.to(device),
+        mask=mask,
+        pack_order=pack_order_d,
+        unpack_order=unpack_order_d,
+        sorted_lengths_cpu=sorted_lengths_cpu,
         tokens=tokens,
     )

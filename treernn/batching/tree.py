@@ -20,6 +20,7 @@ from typing import Callable, Optional, Sequence, Union
 import numpy as np
 import torch
 
+from treernn.device import to_device
 from treernn.errors import TreeBatchError
 from treernn.trees.tree import Label, Tree
 from treernn.vocab import Vocab
@@ -368,10 +369,4 @@ def batch_trees(
         "tokens_first": bool(T == 0 or token_slots[-1] == T - 1),
         "is_binary": all(p.is_binary for p in plans),
     }
-    if device is not None:
-        device = torch.device(device)
-        if device.type == "cuda":  # one transfer from pinned memory, queued behind the device's work
-            flat = flat.pin_memory().to(device, non_blocking=True)
-        else:
-            flat = flat.to(device)
-    return TreeBatch(flat, tuple(layout), meta)
+    return TreeBatch(to_device(flat, device), tuple(layout), meta)  # one transfer (pinned on a GPU)

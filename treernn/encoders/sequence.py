@@ -85,12 +85,20 @@ def run_fused(rnn: nn.RNNBase, x: Tensor, batch: SequenceBatch,
     Inputs: x ``(B, L, E)``; hx optional initial state as for ``rnn``.
     Outputs: states ``(B, L, D*H)`` zeros at padding; h_n ``(num_layers*D, B, H)`` in the
     batch's order (for an LSTM, the hidden state, not the memory cell).
+
+    The sentences are put in length order with the batch's own ``pack_order`` (made with the
+    batch, already on the device), not by ``pack_padded_sequence(enforce_sorted=False)``, which
+    copies its sort order to the GPU and the restoring order back, each a wait for the device.
     """
-    packed = pack_padded_sequence(x, batch.lengths_cpu, batch_first=True, enforce_sorted=False)
+    if hx is not None:  # the initial state in packing order too
+        hx = tuple(h.index_select(1, batch.pack_order) for h in hx) if isinstance(hx, tuple) \
+            else hx.index_select(1, batch.pack_order)
+    packed = pack_padded_sequence(x.index_select(0, batch.pack_order), batch.sorted_lengths_cpu,
+                                  batch_first=True, enforce_sorted=True)
     out, h = rnn(packed, hx)
-    states, _ = pad_packed_sequence(out, batch_first=True, total_length=x.size(1))  # (B, L, D*H)
-    h_n = h[0] if isinstance(h, tuple) else h  # (num_layers*D, B, H)
-    return states, h_n
+    states, _ = pad_packed_sequence(out, batch_first=True, total_length=x.size(1))  # (B, L, D*H), sorted
+    h_n = h[0] if isinstance(h, tuple) else h  # (num_layers*D, B, H), sorted
+    return states.index_select(0, batch.unpack_order), h_n.index_select(1, batch.unpack_order)
 
 
 def last_states(h_n: Tensor, num_layers: int, num_directions: int) -> Tensor:

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from treernn.batching import batch_trees, plan_tree
 from treernn.batching.sequence import batch_sequences
+from treernn.device import to_device
 from treernn.encoders.base import Encoder
 from treernn.errors import ModelError
 from treernn.models.config import ModelConfig
@@ -147,7 +148,7 @@ class TreeClassifier(_Classifier):
                 weight = (targets[roots] >= 0).sum()
             elif self.loss_reduction == "tree":
                 loss = F.cross_entropy(node_logits, targets, ignore_index=-1, reduction="sum") / len(roots)
-                weight = torch.tensor(len(roots), device=logits.device)
+                weight = torch.full((), len(roots), dtype=torch.long, device=logits.device)  # no host copy
             else:
                 loss = F.cross_entropy(node_logits, targets, ignore_index=-1)
                 weight = (targets >= 0).sum()
@@ -184,7 +185,7 @@ class SequenceClassifier(_Classifier):
         """(batch, targets): the sentences of ``trees`` and their root labels ``(B,)``."""
         batch = batch_sequences(trees, vocab, device=device)
         targets = torch.tensor([_label_id(t.label) for t in trees], dtype=torch.long)
-        return batch, targets.to(device)
+        return batch, to_device(targets, device)
 
     def forward(self, batch: Any, targets: Optional[Tensor] = None) -> ClassifierOutput:
         """Inputs: a SequenceBatch; targets ``(B,)`` long or None. Outputs: logits ``(B, C)``."""

@@ -264,7 +264,7 @@ def _accuracy_counts(out: Any, targets: Any) -> tuple[torch.Tensor, torch.Tensor
     logits = getattr(out, "node_logits", None)
     if logits is None:
         logits = getattr(out, "logits", None)
-    zero = torch.zeros((), dtype=torch.long)
+    zero = torch.zeros((), dtype=torch.long, device=targets.device if torch.is_tensor(targets) else None)
     if logits is None or not torch.is_tensor(targets) or logits.shape[:1] != targets.shape[:1]:
         return zero, zero
     with torch.no_grad():
@@ -419,7 +419,8 @@ class Trainer:
             self.model.train()
             start = time.perf_counter()
             total_loss, total_items, skipped = 0.0, 0, 0
-            right = counted = torch.zeros((), dtype=torch.long)  # running accuracy, kept on device
+            device = next(self.model.parameters()).device
+            right = counted = torch.zeros((), dtype=torch.long, device=device)  # running accuracy, on device
             bar = None
             if cfg.progress and self.is_main and sys.stderr.isatty():
                 from tqdm import tqdm
@@ -456,8 +457,9 @@ class Trainer:
                         opt.step()
                 total_loss += loss_value * len(items)
                 total_items += len(items)
-                r, c = _accuracy_counts(out, targets) if mine else (torch.zeros((), dtype=torch.long),) * 2
-                right, counted = right.to(r.device) + r, counted.to(c.device) + c
+                if mine:
+                    r, c = _accuracy_counts(out, targets)
+                    right, counted = right + r.to(device), counted + c.to(device)
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(loss=f"{total_loss / max(total_items, 1):.4f}",
