@@ -19,7 +19,8 @@ def test_gpu_check_passes_on_cpu_quick(sst_dir, tmp_path):
                        capture_output=True, text=True, timeout=1200)
     report = json.loads((tmp_path / "bench-cpu-quick.json").read_text())
     assert r.returncode == 0, (r.stdout[-3000:], {k: v.get("error") for k, v in report["steps"].items()})
-    assert report["failed"] == []
+    assert report["failed"] == [] and report["pending"] == []
+    assert set(report["steps"]["sync-check"]) >= {"tree-lstm", "child-sum-tree-lstm", "bilstm"}
     assert list(report["steps"]) == ["environment", "cuda-tests", "sync-check", "bench", "train-agreement",
                                      "pipeline-and-server"]
     bench = report["steps"]["bench"]
@@ -27,3 +28,36 @@ def test_gpu_check_passes_on_cpu_quick(sst_dir, tmp_path):
     train = report["steps"]["train-agreement"]
     assert train["difference_points"] == 0.0  # the same device twice: the same run
     assert (tmp_path / "bench-cpu-quick.txt").read_text().startswith("treernn gpu-check")
+
+
+
+def test_gpu_check_runs_no_step_past_its_budget(sst_dir, tmp_path):
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "gpu-check"), "--device", "cpu", "--quick",
+                        "--out", str(tmp_path), "--sst", str(sst_dir), "--budget", "0",
+                        "--steps", "environment,train-agreement"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1, r.stdout[-2000:]  # the check is incomplete
+    report = json.loads((tmp_path / "bench-cpu-quick.json").read_text())
+    assert [s["status"] for s in report["steps"].values()] == ["not run", "not run"]
+    assert report["failed"] == ["environment", "train-agreement"] and report["pending"] == []
+    assert "not run: the time budget (0 s) was spent" in (tmp_path / "bench-cpu-quick.txt").read_text()
+
+
+def test_a_bench_stopped_at_the_budget_keeps_going(sst_dir, monkeypatch):
+    """A configuration still running at the budget is stopped and noted; the ones after it are
+    not started; the step fails naming why (no native row to report)."""
+    import importlib.machinery
+    import time
+    import types
+
+    loader = importlib.machinery.SourceFileLoader("gpu_check", str(ROOT / "scripts" / "gpu-check"))
+    module = types.ModuleType(loader.name)
+    module.__file__ = loader.path
+    loader.exec_module(module)
+    monkeypatch.setattr(module, "time_left", lambda args: 0.5)  # less than the bench's start-up
+    args = types.SimpleNamespace(device="cpu", quick=True, sst=str(sst_dir), step_timeout=420,
+                                 deadline=time.perf_counter() + 0.2)
+    with pytest.raises(RuntimeError, match="did not run") as info:
+        module.step_bench(args)
+    assert "tree-lstm-native': 'stopped after 0 s (out of time)" in str(info.value)
+    assert "dgl-example': 'not run: out of time" in str(info.value)
