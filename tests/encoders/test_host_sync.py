@@ -62,6 +62,17 @@ def test_the_guard_catches_a_read():
     assert torch.ones(2).sum().item() == 2.0  # restored
 
 
+def train_and_predict_guarded(model, trees):
+    """A training step's forward and backward, then an eval forward, with host reads refused."""
+    batch, targets = model.make_batch(trees, VOCAB)
+    with no_host_reads():
+        out = model(batch, targets)
+        out.loss.backward()
+        with torch.no_grad():
+            model.eval()
+            model(batch)
+
+
 @pytest.mark.parametrize("encoder", ["tree-lstm", "nary-tree-lstm", "child-sum-tree-lstm", "rnn", "rntn"])
 def test_forward_and_backward_read_nothing_back(encoder):
     torch.manual_seed(0)
@@ -71,13 +82,7 @@ def test_forward_and_backward_read_nothing_back(encoder):
     cell = "nary-tree-lstm" if encoder == "tree-lstm" else encoder
     trees = [prepare_tree(t, config.encoder).map(label=lambda x: x if isinstance(x, int) else None)
              for t in cases_for(cell).values()]
-    batch, targets = model.make_batch(trees, VOCAB)
-    with no_host_reads():
-        out = model(batch, targets)
-        out.loss.backward()
-        with torch.no_grad():
-            model.eval()
-            model(batch)
+    train_and_predict_guarded(model, trees)
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad and p.dim() > 1)
 
 
@@ -92,10 +97,4 @@ def test_sequence_models_read_nothing_back(encoder):
     config = ModelConfig(encoder=encoder, vocab_size=len(VOCAB), input_dim=8, hidden_dim=8, num_classes=5)
     model = build_model(config).train()
     trees = [t.map(label=lambda x: x if isinstance(x, int) else 2) for t in CASES.values()]
-    batch, targets = model.make_batch(trees, VOCAB)
-    with no_host_reads():
-        out = model(batch, targets)
-        out.loss.backward()
-        with torch.no_grad():
-            model.eval()
-            model(batch)
+    train_and_predict_guarded(model, trees)
