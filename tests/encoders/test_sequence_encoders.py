@@ -169,27 +169,35 @@ def test_batch_to_returns_new_batch(device):
     assert moved.sorted_lengths_cpu.device.type == "cpu"
 
 
-def test_batch_pack_order_is_a_stable_length_sort():
-    batch = batch_sequences([["a"], ["a", "b"], ["c"], ["a", "b", "c"], ["b", "c"]], VOCAB)
-    assert batch.pack_order.tolist() == [3, 1, 4, 0, 2]  # longest first, ties in the caller's order
-    assert batch.sorted_lengths_cpu.tolist() == [3, 2, 2, 1, 1]
+def test_batch_pack_order_is_torchs_own():
+    """Longest first, ties where pack_padded_sequence(enforce_sorted=False) puts them: the
+    packed rows are the same, so float results (and training runs) are exactly as before."""
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    sentences = [["a"] * n for n in (1, 2, 1, 3, 2, 5, 5, 1, 3, 2, 4, 1, 5, 2, 3, 1, 1, 2, 3, 5, 4, 2, 1, 3, 5)]
+    batch = batch_sequences(sentences, VOCAB)
+    packed = pack_padded_sequence(torch.zeros(len(sentences), 5), batch.lengths_cpu, batch_first=True,
+                                  enforce_sorted=False)
+    assert batch.pack_order.tolist() == packed.sorted_indices.tolist()
+    assert batch.unpack_order.tolist() == packed.unsorted_indices.tolist()
+    assert batch.sorted_lengths_cpu.tolist() == sorted(map(len, sentences), reverse=True)
     assert batch.sorted_lengths_cpu.device.type == "cpu"
-    assert batch.pack_order[batch.unpack_order].tolist() == list(range(5))
 
 
 @pytest.mark.parametrize("with_hx", [False, True])
 @pytest.mark.parametrize("kind", [nn.LSTM, nn.GRU])
 def test_run_fused_equals_torchs_own_unsorted_packing(kind, with_hx):
     """run_fused sorts with the batch's orders; the result is that of pack_padded_sequence's
-    enforce_sorted=False (states, final states and gradients)."""
+    enforce_sorted=False (states, final states and gradients), to the bit."""
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
     from treernn.encoders.sequence import run_fused
 
     rnn = kind(E, H, num_layers=2, bidirectional=True, batch_first=True)
-    batch = batch_sequences(SENTENCES, VOCAB)
-    x = torch.randn(len(SENTENCES), batch.max_length, E, requires_grad=True)
-    h0 = torch.randn(4, len(SENTENCES), H) if with_hx else None
+    sentences = SENTENCES * 5  # ties in length: their order in the packed rows must be torch's
+    batch = batch_sequences(sentences, VOCAB)
+    x = torch.randn(len(sentences), batch.max_length, E, requires_grad=True)
+    h0 = torch.randn(4, len(sentences), H) if with_hx else None
     hx = (h0, torch.randn_like(h0)) if with_hx and kind is nn.LSTM else h0
     states, h_n = run_fused(rnn, x, batch, hx)
     (states.sum() + h_n.sum()).backward()
@@ -199,9 +207,8 @@ def test_run_fused_equals_torchs_own_unsorted_packing(kind, with_hx):
     ref, _ = pad_packed_sequence(out, batch_first=True, total_length=batch.max_length)
     ref_h = h[0] if isinstance(h, tuple) else h
     (ref.sum() + ref_h.sum()).backward()
-    torch.testing.assert_close(states, ref)
-    torch.testing.assert_close(h_n, ref_h)
-    torch.testing.assert_close(grad, x.grad)
+    assert torch.equal(states, ref) and torch.equal(h_n, ref_h)  # bit for bit: the same packed rows
+    assert torch.equal(grad, x.grad)
 
 
 def test_reverse_padded_is_an_involution():

@@ -32,8 +32,8 @@ class SequenceBatch:
         lengths_cpu: ``(B,)`` long, always on the CPU (the same values as ``lengths``), for
             ``pack_padded_sequence``, which needs CPU lengths; it never moves with ``.to()``.
         mask: ``(B, L)`` bool, on ``device``; True at real tokens, False at padding.
-        pack_order: ``(B,)`` long, on ``device``: the sentences by decreasing length (ties in
-            the caller's order), the order ``pack_padded_sequence`` wants.
+        pack_order: ``(B,)`` long, on ``device``: the sentences by decreasing length, in the
+            order ``pack_padded_sequence(enforce_sorted=False)`` would put them.
         unpack_order: ``(B,)`` long, on ``device``: the inverse of ``pack_order``.
         sorted_lengths_cpu: ``(B,)`` long, on the CPU: ``lengths_cpu[pack_order]``.
         tokens: the sentences as token lists (a copy; the caller's lists are not kept).
@@ -125,7 +125,9 @@ def batch_sequences(
     ids = [vocab.encode(t) + [vocab.pad_id] * (max_len - len(t)) for t in tokens]
     B = len(tokens)
     lengths_cpu = torch.tensor(lengths_list, dtype=torch.long)  # (B,)
-    sorted_lengths_cpu, pack_order = torch.sort(lengths_cpu, descending=True, stable=True)
+    # the order pack_padded_sequence(enforce_sorted=False) itself uses (ties as torch.sort puts
+    # them), so that the packed rows, and the float sums over them, are exactly as before
+    sorted_lengths_cpu, pack_order = torch.sort(lengths_cpu, descending=True)
     unpack_order = torch.empty_like(pack_order)
     unpack_order[pack_order] = torch.arange(B)
     # token ids, lengths and both orders go to the device in one transfer (pinned on a GPU)
