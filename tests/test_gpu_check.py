@@ -21,14 +21,45 @@ def test_gpu_check_passes_on_cpu_quick(sst_dir, tmp_path):
     assert r.returncode == 0, (r.stdout[-3000:], {k: v.get("error") for k, v in report["steps"].items()})
     assert report["failed"] == [] and report["pending"] == []
     assert set(report["steps"]["sync-check"]) >= {"tree-lstm", "child-sum-tree-lstm", "bilstm"}
-    assert list(report["steps"]) == ["environment", "cuda-tests", "sync-check", "bench", "train-agreement",
-                                     "pipeline-and-server"]
+    assert list(report["steps"]) == ["environment", "cuda-tests", "sync-check", "bench", "profile",
+                                     "train-agreement", "pipeline-and-server"]
+    profile = report["steps"]["profile"]
+    assert [profile[p]["batch_size"] for p in ("train", "infer")] == [16, 64]
+    assert profile["train"]["operators_per_step"] > profile["infer"]["operators_per_step"] > 0
     bench = report["steps"]["bench"]
     assert {row["config"] for row in bench["rows"]} >= {"tree-lstm-native", "child-sum-deps", "bilstm"}
     train = report["steps"]["train-agreement"]
     assert train["difference_points"] == 0.0  # the same device twice: the same run
     assert (tmp_path / "bench-cpu-quick.txt").read_text().startswith("treernn gpu-check")
 
+
+
+def _load_script():
+    import importlib.machinery
+    import types
+
+    loader = importlib.machinery.SourceFileLoader("gpu_check", str(ROOT / "scripts" / "gpu-check"))
+    module = types.ModuleType(loader.name)
+    module.__file__ = loader.path
+    loader.exec_module(module)
+    return module
+
+
+def test_the_profile_counts_operators_and_says_when_it_has_no_gpu_kernels():
+    import torch
+
+    module = _load_script()
+    layer = torch.nn.Linear(8, 8)
+
+    def step(x):
+        layer(x).sum().backward()
+
+    # addmm, sum; backward: ones_like (the seed), mm (the weight's gradient), sum (the bias's);
+    # sum's backward expands and the transposes are views, not counted (torch 2.13: exactly 5)
+    ops = module._count_ops(step, torch.randn(4, 8))
+    assert 4 <= ops <= 7, ops
+    with pytest.raises(RuntimeError, match="no GPU kernel"):  # on a CPU: nothing to time
+        module._device_busy_ms(step, torch.randn(4, 8), torch.device("cpu"), steps=1)
 
 
 def test_gpu_check_runs_no_step_past_its_budget(sst_dir, tmp_path):
@@ -46,14 +77,10 @@ def test_gpu_check_runs_no_step_past_its_budget(sst_dir, tmp_path):
 def test_a_bench_stopped_at_the_budget_keeps_going(sst_dir, monkeypatch):
     """A configuration still running at the budget is stopped and noted; the ones after it are
     not started; the step fails naming why (no native row to report)."""
-    import importlib.machinery
     import time
     import types
 
-    loader = importlib.machinery.SourceFileLoader("gpu_check", str(ROOT / "scripts" / "gpu-check"))
-    module = types.ModuleType(loader.name)
-    module.__file__ = loader.path
-    loader.exec_module(module)
+    module = _load_script()
     monkeypatch.setattr(module, "time_left", lambda args: 0.5)  # less than the bench's start-up
     args = types.SimpleNamespace(device="cpu", quick=True, sst=str(sst_dir), step_timeout=420,
                                  deadline=time.perf_counter() + 0.2)
