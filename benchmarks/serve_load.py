@@ -28,7 +28,6 @@ import asyncio
 import json
 import os
 import platform
-import selectors
 import statistics
 import subprocess
 import sys
@@ -76,32 +75,14 @@ class Server:
             with socket.socket() as sock:
                 sock.bind(("127.0.0.1", 0))
                 port = str(sock.getsockname()[1])
-        cmd = [sys.executable, "-m", "treernn", "serve", "--port", port, "--device", device, "--threads", str(threads),
-               *extra]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env=dict(os.environ, PYTHONUNBUFFERED="1"))
-        sel = selectors.DefaultSelector()
-        sel.register(self.proc.stdout, selectors.EVENT_READ)
-        deadline = time.monotonic() + 300
-        self.url = None
-        while time.monotonic() < deadline and self.url is None:
-            if sel.select(timeout=1):
-                line = self.proc.stdout.readline()
-                if not line:
-                    break
-                if "ready at " in line:
-                    self.url = line.split("ready at ", 1)[1].split()[0]
-                elif " workers on " in line:
-                    url = line.split(" workers on ", 1)[1].split()[0]
-                elif "ready" in line:
-                    workers -= 1
-                    if workers == 0:
-                        self.url = url
-            elif self.proc.poll() is not None:
-                break
-        if self.url is None:
-            self.proc.kill()
-            raise SystemExit(f"serve_load: the server did not start: {self.proc.stderr.read()[-2000:]}")
+        from treernn.errors import ServerError
+        from treernn.serve.launch import start_server
+
+        try:
+            self.proc, self.url = start_server(["--port", port, "--device", device, "--threads", str(threads), *extra],
+                                               timeout=300)
+        except ServerError as exc:
+            raise SystemExit(f"serve_load: the server did not start: {exc}") from None
 
     def stats(self) -> dict:
         import urllib.request

@@ -4,11 +4,8 @@ application with a stand-in annotator served by uvicorn in a thread (no model, s
 from __future__ import annotations
 
 import contextlib
-import os
-import selectors
 import signal
 import subprocess
-import sys
 import threading
 import time
 from typing import Iterator, Optional
@@ -22,27 +19,13 @@ START_TIMEOUT = 180  # seconds: torch, spaCy and the model load on a busy CI mac
 
 class ServerProcess:
     def __init__(self, args: list[str]) -> None:
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen([sys.executable, "-m", "treernn", "serve", "--port", "0", *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        self.url = self._wait_ready()
+        from treernn.errors import ServerError
+        from treernn.serve.launch import start_server
 
-    def _wait_ready(self) -> str:
-        sel = selectors.DefaultSelector()
-        sel.register(self.proc.stdout, selectors.EVENT_READ)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if not sel.select(timeout=1):
-                if self.proc.poll() is not None:
-                    break
-                continue
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            if "ready at " in line:
-                return line.split("ready at ", 1)[1].split()[0]
-        self.proc.kill()
-        raise AssertionError(f"the server did not start: {self.proc.stderr.read()[-2000:]}")
+        try:
+            self.proc, self.url = start_server(["--port", "0", *args], timeout=START_TIMEOUT)
+        except ServerError as exc:
+            raise AssertionError(f"the server did not start: {exc}") from None
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         if self.proc.poll() is None:

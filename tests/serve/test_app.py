@@ -3,7 +3,9 @@ requests, limits, timeouts, a full queue, and error bodies that are always one-l
 
 from __future__ import annotations
 
+import io
 import random
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -231,3 +233,30 @@ def test_the_listening_socket_is_tcp_so_asyncio_turns_nagle_off():
         assert sock.proto == socket.IPPROTO_TCP
     finally:
         sock.close()
+
+
+class _Writes(io.StringIO):
+    """A stdout that records each write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+def test_a_worker_writes_its_ready_line_in_one_write(monkeypatch):
+    # the workers of --workers N share stdout; print() writes a line's text and its newline apart,
+    # so with unbuffered output two workers' ready lines ran into one and `start_server` waited
+    from treernn.serve.app import _CONFIG_ENV
+
+    monkeypatch.setenv(_CONFIG_ENV, "{}")  # as in a worker process
+    out = _Writes()
+    monkeypatch.setattr(sys, "stdout", out)
+    app, _ = stub_app()
+    with running(app):
+        pass
+    (ready,) = [w for w in out.writes if "ready" in w]
+    assert ready.startswith("treernn serve: worker ") and ready.endswith(" ready\n") and ready.count("\n") == 1

@@ -19,6 +19,7 @@ import jsonschema
 import pytest
 
 from servers import ServerProcess, server  # noqa: F401  (server: a fixture)
+from treernn.serve.launch import start_server
 from treernn.resources import data_dir
 
 TEXTS = [
@@ -161,18 +162,9 @@ def test_sigterm_finishes_the_requests_in_flight_and_exits_0():
 
 
 def test_several_workers_share_one_port():
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "treernn", "serve", "--port", str(port), "--workers", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc, url = start_server(["--port", str(_free_port()), "--workers", "2"], timeout=240)
     try:
-        ready, deadline = 0, time.monotonic() + 240
-        while ready < 2 and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            ready += "ready" in line
-        assert ready == 2, proc.stderr.read()[-2000:] if proc.poll() is not None else "workers not ready"
-        url = f"http://127.0.0.1:{port}"
+        assert url.startswith("http://127.0.0.1:")
         for text in TEXTS:
             assert httpx.post(url, content=text, timeout=60).json()["sentences"][0]["sentiment"]
     finally:
@@ -211,6 +203,21 @@ def test_a_port_in_use_is_one_line_before_the_model_loads():
                            capture_output=True, text=True, timeout=120)
     assert r.returncode == 2
     assert r.stderr.strip() == f"treernn: error: cannot listen on 127.0.0.1:{port}: Address already in use"
+
+
+def test_start_server_says_why_a_server_did_not_start_and_never_waits_past_its_timeout():
+    from treernn.errors import ServerError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ServerError, match=f"exited with code 2: treernn: error: cannot listen on 127.0.0.1:{port}"):
+            start_server(["--port", str(port)], timeout=120)
+    started = time.monotonic()
+    with pytest.raises(ServerError, match="not ready after 0 s"):  # torch, spaCy and the model take longer
+        start_server(["--port", "0"], timeout=0.2)
+    assert time.monotonic() - started < 30  # killed at the timeout, not waited for
 
 
 def _model_processes(pid: int) -> list[int]:

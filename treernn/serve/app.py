@@ -37,6 +37,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import time
 from typing import Any, Optional
 
@@ -55,6 +56,15 @@ from treernn.serve.worker import ModelPool, ModelProcess
 
 log = logging.getLogger("treernn.serve")
 _CONFIG_ENV = "TREERNN_SERVE_CONFIG"  # the settings, as JSON, for worker processes
+
+
+def _say(line: str) -> None:
+    """Writes one of the server's own lines (ready, starting) to stdout in one write. The
+    workers of ``--workers N`` share the stream, and ``print`` writes a line's text and its
+    newline apart (two system calls when Python's output is unbuffered, PYTHONUNBUFFERED=1),
+    so two workers' ready lines could run into one, and a supervisor counting them wait forever."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
 
 
 # ---------------------------------------------------------------------------------- errors
@@ -205,7 +215,7 @@ def create_app(config: ServeConfig, annotator: Any = None) -> Starlette:
     async def lifespan(app: Starlette):
         await service.start()
         if os.environ.get(_CONFIG_ENV):  # a worker process of several
-            print(f"treernn serve: worker {os.getpid()} ready", flush=True)
+            _say(f"treernn serve: worker {os.getpid()} ready")
         try:
             yield
         finally:
@@ -332,8 +342,8 @@ def serve(config: ServeConfig) -> int:
         sock.close()  # uvicorn's supervisor binds it again for its workers
         ModelProcess(config).close()  # a bad model fails here, with one line, not in every worker
         os.environ[_CONFIG_ENV] = json.dumps(dataclasses.asdict(config))
-        print(f"treernn serve: starting {config.workers} workers on http://{config.host}:{config.port} "
-              f"(model: {config.model_name}, device {config.device})", flush=True)
+        _say(f"treernn serve: starting {config.workers} workers on http://{config.host}:{config.port} "
+             f"(model: {config.model_name}, device {config.device})")
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, note_signal)
         uvicorn.run("treernn.serve.app:app_from_environment", factory=True, host=config.host, port=config.port,
@@ -352,9 +362,8 @@ def serve(config: ServeConfig) -> int:
             await super().startup(sockets)
             if self.started and self.servers:
                 host, port = self.servers[0].sockets[0].getsockname()[:2]
-                print(f"treernn serve: ready at http://{host}:{port} (model: {config.model_name}, "
-                      f"device {config.device}, {config.processes} model process(es), pid {os.getpid()})",
-                      flush=True)
+                _say(f"treernn serve: ready at http://{host}:{port} (model: {config.model_name}, "
+                     f"device {config.device}, {config.processes} model process(es), pid {os.getpid()})")
 
     server = _Server(uvicorn.Config(app, host=config.host, port=config.port, **common))
     for sig in (signal.SIGTERM, signal.SIGINT):  # from here uvicorn's shutdown handles them
