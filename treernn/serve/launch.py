@@ -27,8 +27,7 @@ def _read_lines(stream, lines: "queue.Queue[Optional[str]]") -> None:
     lines.put(None)  # end of output: the process closed it or exited
 
 
-def start_server(args: Sequence[str], timeout: float = 180.0,
-                 env: Optional[dict] = None) -> tuple[subprocess.Popen, str]:
+def start_server(args: Sequence[str], timeout: float = 180.0) -> tuple[subprocess.Popen, str]:
     """Runs ``python -m treernn serve ARGS`` and returns ``(process, url)`` once the server,
     every worker of it, is ready. Its stdout is read here (text); its stderr is a pipe the
     caller may read.
@@ -37,9 +36,8 @@ def start_server(args: Sequence[str], timeout: float = 180.0,
         ServerError: the server exited, or was not ready within ``timeout`` seconds (then it
             is killed); the message ends with the end of its stderr.
     """
-    env = dict(os.environ if env is None else env, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, "-m", "treernn", "serve", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
     lines: "queue.Queue[Optional[str]]" = queue.Queue()
     threading.Thread(target=_read_lines, args=(proc.stdout, lines), daemon=True).start()
     deadline = time.monotonic() + timeout
