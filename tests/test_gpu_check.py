@@ -22,7 +22,7 @@ def test_gpu_check_passes_on_cpu_quick(sst_dir, tmp_path):
     assert report["failed"] == [] and report["pending"] == []
     assert set(report["steps"]["sync-check"]) >= {"tree-lstm", "child-sum-tree-lstm", "bilstm"}
     assert list(report["steps"]) == ["environment", "cuda-tests", "sync-check", "bench", "profile",
-                                     "train-agreement", "pipeline-and-server"]
+                                     "train-agreement", "sst-epoch", "pipeline-and-server"]
     profile = report["steps"]["profile"]
     assert [profile[p]["batch_size"] for p in ("train", "infer")] == [16, 64]
     assert profile["train"]["operators_per_step"] > profile["infer"]["operators_per_step"] > 0
@@ -30,6 +30,9 @@ def test_gpu_check_passes_on_cpu_quick(sst_dir, tmp_path):
     assert {row["config"] for row in bench["rows"]} >= {"tree-lstm-native", "child-sum-deps", "bilstm"}
     train = report["steps"]["train-agreement"]
     assert train["difference_points"] == 0.0  # the same device twice: the same run
+    epochs = report["steps"]["sst-epoch"]["epochs"]
+    assert [e["epoch"] for e in epochs] == [1, 2] and all(e["train_seconds"] > 0 for e in epochs)
+    assert report["steps"]["cuda-tests"]["skipped"]  # on a CPU every CUDA case skips, and says why
     assert (tmp_path / "bench-cpu-quick.txt").read_text().startswith("treernn gpu-check")
 
 
@@ -90,3 +93,33 @@ def test_a_bench_stopped_at_the_budget_keeps_going(sst_dir, monkeypatch):
         module.step_bench(args)
     assert "tree-lstm-native': 'stopped after 0 s (out of time)" in str(info.value)
     assert "dgl-example': 'not run: out of time" in str(info.value)
+
+
+def test_a_bench_configuration_that_cannot_run_is_named_with_its_reason(sst_dir, monkeypatch):
+    """On the GPU run of 2026-12-04 DGL was not importable: ``treernn bench`` skipped the
+    dgl-example configuration (exit 0, its reason in the report's "skipped"), and the check
+    showed no dgl-example row and no word of why. The reason must reach the check's notes."""
+    import time
+    import types
+
+    module = _load_script()
+
+    def fake_bench(cmd, **kwargs):  # what treernn bench writes: rows, or the reason it skipped
+        config = cmd[cmd.index("--configs") + 1]
+        out = cmd[cmd.index("--json") + 1]
+        if config == "dgl-example":
+            report = {"results": [], "skipped": {config: "DGL cannot be imported (No module named 'dgl')"}}
+        else:
+            report = {"results": [{"config": config, "batch_size": 4, "train": {"sentences_per_s": 10.0},
+                                   "infer": {"sentences_per_s": 20.0}}], "skipped": {}}
+        with open(out, "w") as f:
+            json.dump(report, f)
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(module.subprocess, "run", fake_bench)
+    args = types.SimpleNamespace(device="cuda", quick=True, sst=str(sst_dir), step_timeout=420,
+                                 deadline=time.perf_counter() + 60)
+    result = module.step_bench(args)
+    assert {r["config"] for r in result["rows"]} == {"tree-lstm-native", "child-sum-deps", "bilstm"}
+    assert result["notes"]["dgl-example"] == "did not run on cuda: DGL cannot be imported (No module named 'dgl')"
+    assert result["ratios"] == {}
