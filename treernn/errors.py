@@ -63,6 +63,17 @@ class CorpusError(TreernnError):
     """A corpus could not be found, downloaded or read."""
 
 
+class RecordError(CorpusError):
+    """One bad record of a user's table (CSV, TSV, JSON lines): where (``line`` or
+    ``line:column``) and why; raised, or skipped and counted with ``skip_bad``."""
+
+    def __init__(self, line: int, reason: str, column: "int | None" = None) -> None:
+        super().__init__(reason)
+        self.line = line
+        self.where = f"{line}:{column}" if column is not None else str(line)
+        self.reason = reason
+
+
 # ---------------------------------------------------------------------------- vocab
 class VocabError(TreernnError):
     """A vocabulary or a vector file is unusable."""

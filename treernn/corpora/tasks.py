@@ -11,54 +11,34 @@ labels are class ids (``int``) or None (unlabeled). The root label is the senten
   predicted as the likelier of negative and positive;
 - ``ambiguity-arith``, ``ambiguity-attach``: the bundled structural-ambiguity corpus
   (``treernn/data/ambiguity``, package data), one example per parse, only the root labeled;
-- ``tsv:DIR``: any directory with ``train.tsv``, ``dev.tsv``, ``test.tsv`` in the labeled-tree
-  TSV format (label<TAB>tree), only the root labeled.
+- ``trees:DIR`` (formerly ``tsv:DIR``, still read, with a note): any directory with
+  ``train.tsv``, ``dev.tsv``, ``test.tsv`` in the labeled-tree format (label<TAB>(tree) per
+  line), only the root labeled;
+- ``text:PATH``: the user's labeled texts (CSV, TSV, JSON lines), parsed by spaCy and cached
+  (:mod:`treernn.corpora.texts`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from treernn import storage
+from treernn.corpora.dataset import Dataset
 from treernn.corpora.labeled import read_labeled_trees
 from treernn.corpora.sst import load_sst, sst_cache_dir
+from treernn.corpora.table import looks_like_tree_file
+from treernn.corpora.texts import TextOptions, load_text_task
 from treernn.errors import CorpusError, TreernnError
 from treernn.parsing import SpacyParser
 from treernn.resources import data_dir
 from treernn.trees import Tree, unescape_token
 
 AMBIGUITY_DIR = data_dir("ambiguity")
-TASKS = ("sst", "ambiguity-arith", "ambiguity-attach", "tsv:DIR")
-
-
-@dataclass
-class Dataset:
-    """Labeled trees per split.
-
-    Attributes:
-        name: the task name.
-        label_names: class id -> name.
-        splits: split name -> trees (``train``, ``dev``, ``test`` and possibly more, such as
-            ``test_long``).
-        ambiguous: split name -> one flag per tree: its word sequence has parses with other
-            labels (ambiguity corpora only).
-        sentence_classes: when set, only the first ``sentence_classes`` classes are sentence
-            labels; the others label phrases only (the neutral class of the binary SST task).
-    """
-
-    name: str
-    label_names: list[str]
-    splits: dict[str, list[Tree]]
-    ambiguous: dict[str, list[bool]] = field(default_factory=dict)
-    sentence_classes: Optional[int] = None
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.label_names)
+TASKS = ("sst", "ambiguity-arith", "ambiguity-attach", "trees:DIR", "text:PATH")
 
 
 @dataclass(frozen=True)
@@ -108,7 +88,12 @@ def load_tsv_task(directory: Path, name: str, label_names: Optional[list[str]] =
     missing = [s for s in ("train", "dev", "test") if s not in files]
     if missing:
         raise CorpusError(f"{directory} has no {', '.join(s + '.tsv' for s in missing)}")
-    raw = {split: read_labeled_trees(path, skip_bad=skip_bad).items for split, path in files.items()}
+    raw = {}
+    for split, path in files.items():
+        if path.stat().st_size and not looks_like_tree_file(path):
+            raise CorpusError(f"{path}:1: does not look like a labeled-tree file (label<TAB>(tree) per line); "
+                              f"a table of plain texts is read with --corpus text:{path}")
+        raw[split] = read_labeled_trees(path, skip_bad=skip_bad).items
     if label_names is None:
         label_names = sorted({item.label for items in raw.values() for item in items},
                              key=lambda s: (not s.isdigit(), int(s) if s.isdigit() else 0, s))
@@ -187,8 +172,14 @@ def _binary_with_neutral(tree: Tree) -> Tree:
 
 def load_task(corpus: str, path: Optional[str] = None, classes: int = 5,
               skip_bad: bool = False, dependency: bool = False,
-              neutral_phrases: bool = False, parse_processes: int = 1) -> Dataset:
-    """The :class:`Dataset` of a corpus name (see the module docstring)."""
+              neutral_phrases: bool = False, parse_processes: int = 1,
+              text: Optional[TextOptions] = None, log: Callable[[str], None] = print) -> Dataset:
+    """The :class:`Dataset` of a corpus name (see the module docstring); ``text``: how to read
+    a ``text:PATH`` corpus (default :class:`~treernn.corpora.texts.TextOptions`)."""
+    if corpus.startswith("text:"):
+        return load_text_task(corpus[5:], text or TextOptions(skip_bad=skip_bad), log)
+    if corpus.startswith("trees:"):
+        return load_tsv_task(Path(corpus[6:]), corpus, skip_bad=skip_bad)
     if corpus == "sst":
         three_way = classes == 2 and neutral_phrases
         sst = load_sst(path, classes=5 if three_way else classes, skip_bad=skip_bad)
@@ -207,5 +198,7 @@ def load_task(corpus: str, path: Optional[str] = None, classes: int = 5,
         base = Path(path) if path else AMBIGUITY_DIR
         return load_tsv_task(base / corpus.split("-", 1)[1], corpus, skip_bad=skip_bad)
     if corpus.startswith("tsv:"):
+        log(f"note: --corpus tsv:DIR is now spelled trees:DIR (labeled bracketed trees); plain texts "
+            f"are read with --corpus text:PATH")
         return load_tsv_task(Path(corpus[4:]), corpus, skip_bad=skip_bad)
     raise CorpusError(f"unknown corpus {corpus!r}; known: {', '.join(TASKS)}")

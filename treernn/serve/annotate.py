@@ -17,7 +17,7 @@ from typing import Any, Optional, Sequence, Union
 from treernn import pipeline
 from treernn.pipeline import CORENLP_CLASSES, Predictor, SentencePrediction, corenlp_values
 from treernn.serve.corenlp import Sentence, Token, document_json, document_text
-from treernn.trees import from_spacy
+from treernn.trees import Tree, from_spacy
 
 
 class Annotator:
@@ -58,6 +58,9 @@ class Annotator:
             kept = [tok for tok in doc if tok.text.strip()]  # whitespace tokens, as the pipeline drops them
             position = {tok.i: k for k, tok in enumerate(kept)}
             sentences: list[Sentence] = []
+            if self.predictor.text_rule is not None:  # a model trained on texts: one tree per text
+                documents.append(self._whole_text(i, text, doc, kept, trees, waiting))
+                continue
             for sent, tree in zip(doc.sents, from_spacy(doc) if len(doc) else []):
                 tokens = [_token(text, kept, position[tok.i], n + 1)
                           for n, tok in enumerate(t for t in sent if t.i in position)]
@@ -77,6 +80,31 @@ class Annotator:
             for (sentence, i), p in zip(waiting, predictions):
                 self._label(sentence, p, nodes[i])
         return documents
+
+    def _whole_text(self, i: int, text: str, doc: Any, kept: list, trees: list, waiting: list) -> list[Sentence]:
+        """A model trained on texts (``text_rule``) reads a text as one tree, as in training and
+        in ``treernn classify``: one sentence spanning the whole text."""
+        if not kept:
+            return []
+        sentence = Sentence(0, _span_text(text, [_token(text, kept, 0, 1), _token(text, kept, len(kept) - 1, 1)]),
+                            [_token(text, kept, k, k + 1) for k in range(len(kept))])
+        if self.predictor.text_rule == "parsed":
+            parsed = from_spacy(doc)
+        else:
+            parsed = [Tree(None, [Tree(token=t.text) for t in kept]) if len(kept) > 1 else Tree(token=kept[0].text)]
+        refused: list[str] = []
+        shaped = self.predictor._text(i, parsed, lambda _, message: refused.append(message))
+        limit = self.max_tokens
+        if refused or (limit is not None and self.predictor.text_rule != "parsed" and len(kept) > limit):
+            sentence.error = refused[0] if refused else (f"text of {len(kept)} tokens, over the limit of {limit} "
+                                                          f"(--max-tokens)")
+        elif limit is not None and self.predictor.text_rule == "parsed" and \
+                max(len(t.tokens()) for t in parsed) > limit:
+            sentence.error = f"a sentence of the text is over the limit of {limit} tokens (--max-tokens)"
+        elif shaped:
+            trees.append(shaped[0][1])
+            waiting.append((sentence, i))
+        return [sentence]
 
     def _label(self, sentence: Sentence, p: SentencePrediction, nodes: bool) -> None:
         full = p.to_json(nodes=nodes)

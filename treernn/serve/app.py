@@ -10,7 +10,8 @@ Routes:
   ``pong``).
 - ``POST /v1/classify``: ``{"texts": [...]}`` in, treernn's own per-node output out
   (``{"sentences": [...], "errors": [...]}``, each sentence as a line of ``treernn classify
-  --format json``).
+  --format json``); with ``"document": true`` also ``"documents"``: one score per text, as
+  ``treernn classify --document`` gives it (:func:`document_scores`).
 - ``GET /v1/stats``: batches, texts and requests so far, the server's settings.
 
 Every error body is JSON with a one-line ``error``: 400 for bad input (malformed
@@ -206,6 +207,38 @@ Health: <a href="/live">/live</a>, <a href="/ready">/ready</a>. Counts: <a href=
 """
 
 
+def document_scores(sentences: list[dict]) -> list[dict]:
+    """One score per text (``"document": true`` on ``/v1/classify``), as ``treernn classify
+    --document`` gives it: the root distributions of the text's labeled sentences averaged,
+    each weighted by its number of tokens (``sentences`` in text order, as ``/v1/classify``
+    writes them)."""
+    by_text: dict[int, list[dict]] = {}
+    for s in sentences:
+        by_text.setdefault(s["text"], []).append(s)
+    out = []
+    for text, group in by_text.items():
+        weights = [max(len(s["tokens"]), 1) for s in group]
+        total = sum(weights)
+        doc: dict[str, Any] = {"document": True, "text": text, "sentences": len(group),
+                               "tokens": sum(len(s["tokens"]) for s in group)}
+        if "labelDistribution" in group[0]:
+            names = list(group[0]["labelDistribution"])
+            dist = {n: round(sum(w * s["labelDistribution"][n] for w, s in zip(weights, group)) / total, 4)
+                    for n in names}
+            doc.update(label=max(names, key=dist.__getitem__), labelDistribution=dist)
+        else:
+            five = [round(sum(w * s["sentimentDistribution"][v] for w, s in zip(weights, group)) / total, 4)
+                    for v in range(5)]
+            value = max(range(5), key=five.__getitem__)
+            doc.update(sentimentValue=str(value), sentiment=CORENLP_NAMES[value], sentimentDistribution=five)
+        out.append(doc)
+    return out
+
+
+#: CoreNLP's sentiment class names as its JSON writes them, by value (0-4).
+CORENLP_NAMES = ("Verynegative", "Negative", "Neutral", "Positive", "Verypositive")
+
+
 def create_app(config: ServeConfig, annotator: Any = None) -> Starlette:
     """The ASGI application. ``annotator`` (from :func:`load_annotator`) is loaded at start-up
     when not given."""
@@ -260,6 +293,9 @@ def create_app(config: ServeConfig, annotator: Any = None) -> Starlette:
         texts = data.get("texts") if isinstance(data, dict) else None
         if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
             raise RequestError('the body must be {"texts": ["a text", ...]}: a list of strings')
+        want_documents = data.get("document", False)
+        if not isinstance(want_documents, bool):
+            raise RequestError(f'"document" must be true or false, got {json.dumps(want_documents)}')
         errors: list[dict] = []
         wanted = [i for i, t in enumerate(texts) if t.strip()]
         for i, t in enumerate(texts):
@@ -274,7 +310,10 @@ def create_app(config: ServeConfig, annotator: Any = None) -> Starlette:
                 else:
                     out.append({**s.prediction, "index": s.index, "text": i})
         errors.sort(key=lambda e: (e["text"], e.get("sentence", -1)))
-        return JSONResponse({"sentences": out, "errors": errors})
+        answer: dict = {"sentences": out, "errors": errors}
+        if want_documents:
+            answer["documents"] = document_scores(out)
+        return JSONResponse(answer)
 
     async def stats(request: Request) -> Response:
         counts = service.batcher.stats.to_json() if service.batcher else {}

@@ -17,7 +17,6 @@ import torch
 
 from treernn import pipeline
 from treernn.errors import TreernnError
-from treernn.parsing import SpacyParser
 from treernn.serve.annotate import Annotator, respond
 from treernn.serve.config import ServeConfig
 
@@ -27,9 +26,9 @@ def load_annotator(config: ServeConfig) -> Annotator:
     :class:`~treernn.serve.config.ServeConfig` (CheckpointError, ParserError for a bad model
     directory or spaCy pipeline)."""
     torch.set_num_threads(config.threads)  # once for the process: switching per batch costs more than a batch
-    parser = SpacyParser(model=config.spacy_pipeline) if config.spacy_pipeline else None
-    predictor = pipeline.load(config.model, device=config.device, parser=parser, batch_size=config.max_batch,
-                              max_tokens=None, max_chars=None, threads=config.threads)
+    predictor = pipeline.load(config.model, device=config.device, batch_size=config.max_batch,
+                              max_tokens=None, max_chars=None, threads=config.threads,
+                              spacy_pipeline=config.spacy_pipeline)
     predictor.parser  # load spaCy now, not on the first request
     annotator = Annotator(predictor, config.max_tokens or None)
     annotator.annotate(["Ready."])  # warm up spaCy and the model

@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from treernn.errors import ConfigError
 from treernn.training.config import resolve_config
-from treernn.training.presets import PUBLISHED, experiment_tasks, presets as experiment_presets
+from treernn.training.presets import PUBLISHED, default_models, experiment_tasks, presets as experiment_presets
 from treernn.training.run import train
 
 
@@ -30,13 +30,15 @@ def compare(experiment: str, models: Optional[Sequence[str]] = None, seeds: int 
             vectors: Optional[str] = None, overrides: Sequence[tuple[str, Any]] = (),
             log: Callable[[str], None] = print) -> dict:
     """Train every model for every seed on every task of ``experiment``; write
-    ``OUT/<experiment>.md``, ``OUT/<experiment>.json`` and ``OUT/<experiment>-curves.png``.
+    ``OUT/<experiment>.md``, ``OUT/<experiment>.json`` and ``OUT/<experiment>-curves.png``
+    (``text:PATH``: ``OUT/text-<file name>.*``; every seed trains on the same split).
 
     ``overrides``: ``("section.key", value)`` pairs applied to every run after the presets
     (text from the command line, or typed values)."""
     presets = experiment_presets(experiment)
     tasks = experiment_tasks(experiment, data_path, vectors)
-    models = list(models or presets)
+    models = list(models or default_models(experiment))
+    name_of = experiment_file_name(experiment)
     unknown = [m for m in models if m not in presets]
     if unknown:
         raise ConfigError(f"unknown model(s) for {experiment}, got {', '.join(unknown)}; "
@@ -57,12 +59,12 @@ def compare(experiment: str, models: Optional[Sequence[str]] = None, seeds: int 
     for task, task_settings in tasks:
         for name in models:
             for seed in range(seeds):
-                run_dir = out / "runs" / experiment / task / f"{name}-seed{seed}"
+                run_dir = out / "runs" / name_of / task / f"{name}-seed{seed}"
                 key = f"{task}/{name}/{seed}"
                 if (run_dir / "metrics.json").exists():
                     metrics = json.loads((run_dir / "metrics.json").read_text())
                 else:
-                    log(f"== {experiment} {task}: {name}, seed {seed}")
+                    log(f"== {name_of} {task}: {name}, seed {seed}")
                     metrics = train(configs[(task, name, seed)], run_dir, log=lambda m: None)
                 history = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
                 metrics["curve"] = [r["dev"]["accuracy"] for r in history]
@@ -70,12 +72,20 @@ def compare(experiment: str, models: Optional[Sequence[str]] = None, seeds: int 
                 log(f"   {key}: test accuracy {metrics['test']['accuracy']:.4f}")
     results["table"] = _summarise(results, tasks, models)
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{experiment}.json").write_text(json.dumps(results, indent=2))
+    (out / f"{name_of}.json").write_text(json.dumps(results, indent=2))
     markdown = _markdown(experiment, results["table"], models, presets, seeds)
-    (out / f"{experiment}.md").write_text(markdown)
-    _plot(out / f"{experiment}-curves.png", results, tasks, models, presets)
+    (out / f"{name_of}.md").write_text(markdown)
+    _plot(out / f"{name_of}-curves.png", results, tasks, models, presets)
     log(markdown)
     return results
+
+
+def experiment_file_name(experiment: str) -> str:
+    """The name of an experiment's files: ``sst``, ``ambiguity``, ``text-<file or folder name>``."""
+    if experiment.startswith("text:"):
+        stem = Path(experiment[5:].rstrip("/")).name.rsplit(".", 1)[0] or "corpus"
+        return "text-" + "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in stem)
+    return experiment
 
 
 def _summarise(results: dict, tasks, models) -> dict:
@@ -103,7 +113,15 @@ def _fmt(ms) -> str:
 
 def _markdown(experiment: str, table: dict, models, presets, seeds: int) -> str:
     lines = []
-    if experiment == "sst":
+    if experiment.startswith("text:"):
+        lines += [f"{experiment[5:]}: accuracy (%), mean ± std (min-max) over {seeds} seed(s), the same split "
+                  "for every seed (--data.split_seed).", "",
+                  "| model | dev | test | params | epochs | s/run |", "|---|---|---|---|---|---|"]
+        for name in models:
+            row = table["text"][name]
+            lines.append(f"| {presets[name].label} | {_fmt(row['dev'])} | {_fmt(row['test'])} | "
+                         f"{row['parameters']:,} | {row['epochs']:.1f} | {row['train_seconds']:.0f} |")
+    elif experiment == "sst":
         lines += [f"Test accuracy (%), mean ± std (min-max) over {seeds} seed(s); published numbers from Tai et al. "
                   "(2015) and Socher et al. (2013).", "",
                   "| model | fine-grained | binary | published fine | published binary | params (fine) | s/run |",

@@ -15,18 +15,23 @@ module's per-field checks; four small dataclasses and ``typing.get_type_hints`` 
 
 from __future__ import annotations
 
+import codecs
 import tomllib
 import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
+from treernn.corpora.table import FORMATS
+from treernn.corpora.texts import TREE_KINDS, TextOptions, parse_split
 from treernn.encoders.presets import get_preset
+from treernn.inputs import DEFAULT_MAX_CHARS, DEFAULT_MAX_TOKENS
 from treernn.errors import ConfigError
 from treernn.models.config import ModelConfig, upgrade_model_dict
 from treernn.training.trainer import TrainConfig
 
-CORPORA = ("sst", "ambiguity-arith", "ambiguity-attach", "tsv:DIR")
+CORPORA = ("sst", "ambiguity-arith", "ambiguity-attach", "trees:DIR", "text:PATH")
+_PREFIXES = ("trees:", "tsv:", "text:")
 
 
 @dataclass
@@ -57,19 +62,77 @@ class DataConfig:
     # phrase a sentence of its own (Li et al. 2015), the supervision tree models get; dev and
     # test stay whole sentences. Pair it with trainer.batch_tokens (159,274 SST phrases).
     phrases: bool = False
+    # Text corpora (--corpus text:PATH): the file format (None: from the extension), the columns,
+    # the encoding (None: UTF-8, with or without a BOM), the split of a single file and its seed
+    # (apart from trainer.seed, so every seed of a comparison trains on the same split), how a
+    # text becomes a tree, the spaCy pipeline that parses (None: treernn's English one), and the
+    # limits of `treernn classify` (0: none).
+    format: Optional[str] = None
+    text_column: Optional[str] = None
+    label_column: str = "label"
+    encoding: Optional[str] = None
+    split: str = "0.8,0.1,0.1"
+    split_seed: int = 0
+    trees: str = "parsed"
+    spacy_pipeline: Optional[str] = None
+    max_chars: int = DEFAULT_MAX_CHARS
+    max_tokens: int = DEFAULT_MAX_TOKENS
+
+    def text_options(self, progress: bool = True, label_names: Optional[list] = None) -> TextOptions:
+        """The settings of a ``text:PATH`` corpus (``label_names``: a trained model's classes)."""
+        return TextOptions(label_names=tuple(label_names) if label_names else None,format=self.format, text_column=self.text_column, label_column=self.label_column,
+                           encoding=self.encoding, split=self.split, split_seed=self.split_seed,
+                           trees=self.trees, spacy_pipeline=self.spacy_pipeline,
+                           parse_processes=self.parse_processes, skip_bad=self.skip_bad,
+                           max_chars=self.max_chars or None, max_tokens=self.max_tokens or None,
+                           progress=progress)
 
     def check(self, files: bool = True) -> None:
         """Raise :class:`~treernn.errors.ConfigError` on the first bad setting; with ``files``,
         also when ``path``, a ``tsv:DIR`` corpus or ``vectors`` does not exist."""
         corpus = self.corpus
-        if not isinstance(corpus, str) or not (corpus in CORPORA[:3] or (corpus.startswith("tsv:") and len(corpus) > 4)):
-            raise ConfigError(f"data.corpus is not a known corpus, got {corpus!r}; use one of {', '.join(CORPORA)}")
+        prefixed = isinstance(corpus, str) and any(corpus.startswith(p) and len(corpus) > len(p) for p in _PREFIXES)
+        if not isinstance(corpus, str) or not (corpus in CORPORA[:3] or prefixed):
+            hint = ""
+            if isinstance(corpus, str) and Path(corpus).suffix.lower() in (".csv", ".tsv", ".jsonl", ".ndjson"):
+                hint = f"a file of labeled texts is read with --corpus text:{corpus}; "
+            raise ConfigError(f"data.corpus is not a known corpus, got {corpus!r}; {hint}use one of {', '.join(CORPORA)}")
         if files and self.path is not None and not Path(self.path).is_dir():
             raise ConfigError(f"data.path is not a directory, got {self.path!r}; give the folder that holds "
                               f"the corpus files (SST: train.txt, dev.txt, test.txt)")
-        if files and corpus.startswith("tsv:") and not Path(corpus[4:]).is_dir():
-            raise ConfigError(f"data.corpus names no directory, got {corpus!r}; tsv:DIR needs a folder with "
-                              f"train.tsv, dev.tsv, test.tsv")
+        tree_dir = corpus.partition(":")[2] if corpus.startswith(("trees:", "tsv:")) else None
+        if files and tree_dir is not None and not Path(tree_dir).is_dir():
+            raise ConfigError(f"data.corpus names no directory, got {corpus!r}; trees:DIR needs a folder with "
+                              f"train.tsv, dev.tsv, test.tsv (label<TAB>(tree) per line); plain texts are "
+                              f"read with --corpus text:PATH")
+        if files and corpus.startswith("text:") and not Path(corpus[5:]).exists():
+            raise ConfigError(f"data.corpus names no file or directory, got {corpus!r}; text:PATH takes a .csv, "
+                              f".tsv or .jsonl file, or a folder with train, dev and test files")
+        if self.format is not None and self.format not in FORMATS:
+            raise ConfigError(f"data.format must be csv, tsv or jsonl, got {self.format!r}; or leave it out to "
+                              f"tell it from the file's extension")
+        if self.encoding is not None:
+            try:
+                codecs.lookup(self.encoding)
+            except (LookupError, TypeError):
+                raise ConfigError(f"data.encoding is not a known encoding, got {self.encoding!r}; e.g. utf-8 "
+                                  f"or latin-1") from None
+        parse_split(self.split)
+        if self.trees not in TREE_KINDS:
+            raise ConfigError(f"data.trees must be one of {', '.join(TREE_KINDS)}, got {self.trees!r}; parsed "
+                              f"uses spaCy's parses, the others build trees without a parser")
+        if self.trees != "parsed" and not corpus.startswith("text:"):
+            raise ConfigError(f"data.trees = {self.trees} is for text corpora, got corpus {corpus!r}; use "
+                              f"--corpus text:PATH, or leave data.trees out")
+        for name in ("split_seed", "max_chars", "max_tokens"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"data.{name} must be an integer >= 0, got {value!r}"
+                                  + ("; 0: no limit" if name != "split_seed" else ""))
+        for name in ("label_column", "text_column", "spacy_pipeline"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise ConfigError(f"data.{name} must be a non-empty name, got {value!r}")
         if self.classes not in (2, 5) or isinstance(self.classes, bool):
             raise ConfigError(f"data.classes must be 5 (fine-grained) or 2 (binary), got {self.classes!r}; "
                               f"SST has these two tasks")
@@ -108,13 +171,22 @@ class RunSettings:
 
     device: str = "auto"
     distributed: bool = False
+    # Fine-tuning: start from a trained model directory's weights, or "bundled" (the bundled
+    # model); its model settings are used, its vocabulary grows by the new data's words.
+    init_from: Optional[str] = None
 
-    def check(self) -> None:
+    def check(self, files: bool = True) -> None:
         if not isinstance(self.device, str) or not (self.device in ("auto", "cpu", "cuda")
                                                     or self.device.startswith("cuda:")):
             raise ConfigError(f"run.device must be auto, cpu or cuda, got {self.device!r}; "
                               f"e.g. --device cpu")
         _boolean("run", "distributed", self.distributed)
+        init = self.init_from
+        if init is not None and (not isinstance(init, str) or not init.strip()):
+            raise ConfigError(f"run.init_from must be a model directory or bundled, got {init!r}")
+        if files and init is not None and init != "bundled" and not (Path(init) / "config.json").is_file():
+            raise ConfigError(f"run.init_from is not a treernn model directory, got {init!r}; give a directory "
+                              f"written by treernn train (with config.json), or bundled")
 
 
 def _boolean(section: str, name: str, value: Any) -> None:
@@ -139,7 +211,7 @@ class RunConfig:
         self.model.check()
         self.trainer.check()
         self.data.check(files)
-        self.run.check()
+        self.run.check(files)
         if self.data.phrases and get_preset(self.model.encoder).kind == "tree":
             raise ConfigError(f"data.phrases is for sequence encoders, got model.encoder {self.model.encoder!r}; "
                               f"tree encoders already learn from every labeled phrase (leave data.phrases out)")

@@ -87,20 +87,43 @@ AMBIGUITY_DEFAULTS = {"model.input_dim": 50, "model.hidden_dim": 50,
                       "trainer.optimizer": "adam", "trainer.lr": 0.01, "trainer.epochs": 10,
                       "trainer.patience": None, "trainer.batch_size": 25}
 
-EXPERIMENTS = {"sst": SST_PRESETS, "ambiguity": AMBIGUITY_PRESETS}
+# The user's labeled texts (``treernn compare text:PATH``): a tree model on spaCy's parses
+# against sequence models of about as many parameters, with the trainer's defaults (Tai et al.'s
+# recipe); the balanced-tree control asks what the parser's structure adds.
+TEXT_PRESETS = {
+    "tree-lstm": Preset("tree-lstm", {"model.hidden_dim": 150}, "Tree-LSTM (N-ary, binarized parses)"),
+    "child-sum-tree-lstm": Preset("child-sum-tree-lstm", {"model.hidden_dim": 168},
+                                  "Child-Sum Tree-LSTM (dependency parses)"),
+    "tree-lstm-balanced": Preset("tree-lstm", {"model.hidden_dim": 150, "data.trees": "balanced"},
+                                 "Tree-LSTM on balanced trees (no parser)"),
+    "lstm": Preset("lstm", {"model.hidden_dim": 168}, "LSTM"),
+    "bilstm": Preset("bilstm", {"model.hidden_dim": 168}, "BiLSTM"),
+}
+TEXT_DEFAULT_MODELS = ("tree-lstm", "bilstm")
+
+EXPERIMENTS = {"sst": SST_PRESETS, "ambiguity": AMBIGUITY_PRESETS, "text:PATH": TEXT_PRESETS}
 
 
 def presets(experiment: str) -> dict[str, Preset]:
     """The models of ``experiment``; an unknown one lists the known ones."""
+    if experiment.startswith("text:") and len(experiment) > 5:
+        return TEXT_PRESETS
     try:
         return EXPERIMENTS[experiment]
     except KeyError:
         raise ConfigError(f"unknown experiment, got {experiment!r}; use one of {', '.join(EXPERIMENTS)}") from None
 
 
+def default_models(experiment: str) -> list[str]:
+    """The models ``compare`` trains when none are named."""
+    return list(TEXT_DEFAULT_MODELS) if experiment.startswith("text:") else list(presets(experiment))
+
+
 def experiment_tasks(experiment: str, data_path: Optional[str], vectors: Optional[str]) -> list[tuple[str, dict]]:
     """(task name, settings) of an experiment."""
     presets(experiment)
+    if experiment.startswith("text:"):
+        return [("text", {"data.corpus": experiment, "data.vectors": vectors})]
     if experiment == "sst":
         base = {"data.corpus": "sst", "data.path": data_path, "data.vectors": vectors}
         return [("fine", {**base, "data.classes": 5}), ("binary", {**base, "data.classes": 2})]

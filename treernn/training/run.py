@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -15,8 +16,11 @@ from treernn.device import pick_device
 from treernn.errors import ConfigError
 from treernn.models.build import build_model, load_model_dir, prepare_tree
 from treernn.models.config import ModelConfig
-from treernn.models.directory import CONFIG, METRICS, read_weights, write_model_files
+from treernn.models.directory import CONFIG, METRICS, read_model_dir, read_weights, write_model_files
+from treernn.resources import bundled_model_dir
 from treernn.storage import atomic_write_json, read_json
+
+SPLIT = "split.json"
 from treernn.training import checkpoint as ckpt
 from treernn.training import distributed
 from treernn.training.config import DataConfig, RunConfig
@@ -81,12 +85,16 @@ def evaluate(model, trees: Sequence[Tree], vocab, device, batch_size: int = 256,
 
 
 # ---------------------------------------------------------------------------------- training
-def load_data(data: DataConfig, corpus: Optional[str] = None, path: Optional[str] = None) -> Dataset:
+def load_data(data: DataConfig, corpus: Optional[str] = None, path: Optional[str] = None,
+              log: Callable[[str], None] = print, progress: bool = True,
+              label_names: Optional[list[str]] = None) -> Dataset:
     """The task of a ``[data]`` section (``corpus`` / ``path`` replace its own): the one way
-    ``train``, ``evaluate`` and ``compare`` read their data."""
+    ``train``, ``evaluate`` and ``compare`` read their data. ``label_names``: a trained
+    model's classes, which a text corpus then uses instead of its training file's."""
     return load_task(corpus or data.corpus, path or data.path, data.classes, data.skip_bad,
                      dependency=data.parse == "spacy" and (corpus or data.corpus) == "sst",
-                     neutral_phrases=data.neutral_phrases, parse_processes=data.parse_processes)
+                     neutral_phrases=data.neutral_phrases, parse_processes=data.parse_processes,
+                     text=data.text_options(progress, label_names), log=log)
 
 
 def prepare_data(dataset, encoder: str) -> dict[str, list[Tree]]:
@@ -119,6 +127,16 @@ def train(config: Optional[RunConfig], out_dir: Path, resume: bool = False,
         distributed.cleanup(context)
 
 
+def write_split(out_dir: Path, dataset: Dataset) -> None:
+    """``split.json``: the files a text corpus was read from (with their SHA-256), the split and
+    the item ids of every part, so a run's data can be inspected and rebuilt."""
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    atomic_write_json(Path(out_dir) / SPLIT, {"corpus": dataset.name, "sources": dataset.sources,
+                                              "labels": dataset.label_names, "phrases": dataset.phrases,
+                                              "counts": {s: len(ids) for s, ids in dataset.item_ids.items()},
+                                              "ids": dataset.item_ids})
+
+
 def embedding_settings(config: RunConfig) -> tuple[int, bool]:
     """(E, lowercase) of a run: each as set, else from the vectors file (its size; lowercase
     when its words are all lowercase, as GloVe 6B's), else 300 and false.
@@ -138,14 +156,72 @@ def embedding_settings(config: RunConfig) -> tuple[int, bool]:
     return info.dim, info.lowercase_only if lowercase is None else lowercase
 
 
+@dataclass
+class Source:
+    """The trained model a fine-tuning run starts from (``run.init_from``)."""
+
+    directory: Path
+    config: ModelConfig
+    vocab: Vocab
+    weights: dict
+
+
+def read_source(init_from: str) -> Source:
+    """The model of ``run.init_from``: a model directory, or ``bundled`` (the bundled model)."""
+    directory = bundled_model_dir() if init_from == "bundled" else Path(init_from)
+    model_cfg, vocab, weights, _ = read_model_dir(directory)
+    return Source(directory, model_cfg, vocab, weights)
+
+
+def _grown_vocab(source: Source, vocab: Vocab) -> Vocab:
+    """The source's vocabulary, then the new data's words it lacks (in their order)."""
+    known = set(source.vocab.itos)
+    return Vocab(source.vocab.itos[2:] + [w for w in vocab.itos[2:] if w not in known],
+                 lowercase=source.vocab.lowercase)
+
+
+def _load_source_weights(model, source: Source, keep_head: bool) -> None:
+    """The source's weights into ``model``: every tensor, the embedding rows of the source's
+    words, and the classifier only when ``keep_head``."""
+    state = model.state_dict()
+    for name, value in source.weights.items():
+        if name.startswith("head.") and not keep_head:
+            continue
+        if name == "encoder.embedding.weight":
+            state[name][:value.shape[0]] = value
+        elif name in state and state[name].shape == value.shape:
+            state[name].copy_(value)
+        else:
+            raise ConfigError(f"run.init_from: {source.directory} has {name} of shape {tuple(value.shape)}, "
+                              f"which this model does not take; fine-tune with the source's model settings")
+    model.load_state_dict(state)
+
+
 def _train(config: RunConfig, device, out_dir, resume, log, context) -> dict:
     data_cfg, train_cfg = config.data, config.trainer
     seed_everything(train_cfg.seed)
-    input_dim, lowercase = embedding_settings(config)
-    dataset = load_data(data_cfg)
+    source = read_source(config.run.init_from) if config.run.init_from else None
+    if source is not None:  # the source's model, whatever [model] says
+        config.model = ModelConfig(**{k: getattr(source.config, k) for k in ModelConfig.settings()})
+        log(f"fine-tuning {source.config.encoder} (E={source.config.embedding_dim}, H={source.config.hidden_dim}) "
+            f"from {source.directory}")
+        if config.data.vectors and vector_file_info(config.data.vectors).dim != source.config.embedding_dim:
+            raise ConfigError(f"data.vectors has {vector_file_info(config.data.vectors).dim}-d vectors, got "
+                              f"{config.data.vectors}; the model of {source.directory} reads "
+                              f"{source.config.embedding_dim}-d ones")
+        input_dim, lowercase = source.config.embedding_dim, source.vocab.lowercase
+    else:
+        input_dim, lowercase = embedding_settings(config)
+    dataset = load_data(data_cfg, log=log, progress=train_cfg.progress)
+    if dataset.item_ids and (context is None or context.is_main):
+        write_split(out_dir, dataset)
     splits = prepare_data(dataset, config.model.encoder)
     vocab = Vocab.build((t.tokens() for t in splits["train"]), min_freq=data_cfg.min_freq,
                         lowercase=lowercase)
+    if source is not None:
+        vocab = _grown_vocab(source, vocab)
+        log(f"vocabulary: {len(source.vocab):,} words of the source, {len(vocab) - len(source.vocab):,} new "
+            f"from the training data")
     coverage, vectors = None, None
     if data_cfg.vectors:
         train_size = len(vocab)
@@ -175,9 +251,19 @@ def _train(config: RunConfig, device, out_dir, resume, log, context) -> dict:
         with torch.no_grad():
             model.encoder.embedding.weight.uniform_(-r, r)
             model.encoder.embedding.weight[vocab.pad_id].zero_()
+    keep_head = source is not None and list(source.config.label_names or []) == list(dataset.label_names)
+    if source is not None:
+        _load_source_weights(model, source, keep_head)
+        if not keep_head:
+            log(f"note: the classifier of {source.directory} ({', '.join(map(str, source.config.label_names or []))}) "
+                f"is replaced by a new one for this data's labels ({', '.join(dataset.label_names)})")
     if data_cfg.freeze_embeddings:
         model.encoder.embedding.weight.requires_grad_(False)
     model.to(device)
+    dev_before = None
+    if source is not None and not resume:
+        dev_before = evaluate(model, splits["dev"], vocab, device, ambiguous=dataset.ambiguous.get("dev"))
+        log(f"dev before fine-tuning: accuracy {dev_before['accuracy']:.4f}")
 
     extra = {"resolved_config": config.to_dict(), "task": dataset.name}
     if coverage is not None:
@@ -206,6 +292,9 @@ def _train(config: RunConfig, device, out_dir, resume, log, context) -> dict:
     results = {"best_epoch": state.best_epoch, "epochs_run": state.epoch}
     for split, trees in splits.items():
         results[split] = evaluate(model, trees, vocab, device, ambiguous=dataset.ambiguous.get(split))
+    if dev_before is not None:
+        results["dev_before"] = dev_before
+        log(f"dev after fine-tuning: accuracy {results['dev']['accuracy']:.4f} (before: {dev_before['accuracy']:.4f})")
     results["parameters"] = sum(p.numel() for p in model.parameters() if p.requires_grad)
     results["train_seconds"] = sum(r["train_seconds"] for r in state.history)
     if context is None or context.is_main:
@@ -214,7 +303,8 @@ def _train(config: RunConfig, device, out_dir, resume, log, context) -> dict:
 
 
 def evaluate_dir(directory: Path, corpus: Optional[str] = None, split: str = "test",
-                 path: Optional[str] = None, device: str = "auto") -> dict:
+                 path: Optional[str] = None, device: str = "auto",
+                 log: Callable[[str], None] = print) -> dict:
     """Metrics of the model in ``directory`` on ``split`` of its corpus (or another one), the
     data read with the ``[data]`` settings it was trained with."""
     dev = pick_device(device)
@@ -223,7 +313,7 @@ def evaluate_dir(directory: Path, corpus: Optional[str] = None, split: str = "te
     data = RunConfig.from_dict(resolved, str(Path(directory) / CONFIG), files=False).data if resolved else DataConfig()
     if corpus is None and not resolved:
         raise ConfigError(f"{directory} does not say its corpus, got no resolved_config; pass --corpus")
-    dataset = load_data(data, corpus, path)
+    dataset = load_data(data, corpus, path, log=log, progress=False, label_names=model.config.label_names)
     if split not in dataset.splits:
         raise ConfigError(f"corpus {dataset.name} has no split {split!r}, got {split!r}; "
                           f"splits: {', '.join(dataset.splits)}")

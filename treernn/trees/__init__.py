@@ -12,6 +12,8 @@ from treernn.trees.transform import (
     collapse_unary,
     dependency_to_phrase,
     drop_tokens,
+    is_joined_text,
+    join_sentences,
     left_branching_tree,
     right_branching_tree,
 )
@@ -31,6 +33,8 @@ __all__ = [
     "collapse_unary",
     "dependency_to_phrase",
     "drop_tokens",
+    "join_sentences",
+    "is_joined_text",
     "balanced_tree",
     "left_branching_tree",
     "right_branching_tree",

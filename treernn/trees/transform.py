@@ -89,9 +89,20 @@ def dependency_to_phrase(tree: Tree, head_label: Optional[Label] = None) -> Tree
     without dependents becomes a leaf with the node's label. Leaves keep ``index``, and the
     leaves read left to right in sentence order for projective trees.
 
+    A text of several sentences (:func:`join_sentences`: a root without a token over one
+    dependency tree per sentence) becomes the sentences' phrase structures joined left to
+    right, ``((s1 s2) s3)``, the top node taking the root's label.
+
     Raises:
         TreeStructureError: a token-bearing node without ``index``.
     """
+    if is_joined_text(tree):
+        phrases = [dependency_to_phrase(child, head_label) for child in tree.children]
+        joined = phrases[0]
+        for phrase in phrases[1:]:
+            joined = Tree(None, [joined, phrase])
+        joined.label = tree.label
+        return joined
     built: dict[int, Tree] = {}
     for node in tree.postorder():
         if node.token is None:
@@ -115,6 +126,40 @@ def dependency_to_phrase(tree: Tree, head_label: Optional[Label] = None) -> Tree
         phrase.label = node.label
         built[id(node)] = phrase
     return built[id(tree)]
+
+
+def join_sentences(sentences: Sequence[Tree], label: Label = None) -> Tree:
+    """One tree for a text of several sentences: the sentence itself when there is one, else a
+    root without a token (label ``label``) whose children are the sentences in order.
+
+    This is treernn's rule for a text that the parser splits into sentences, the same in
+    training and in labeling text: the Child-Sum Tree-LSTM reads the root as a node with one
+    child per sentence; binary cells read the sentences' phrase structures joined left to right
+    (:func:`dependency_to_phrase`); chain models read the tokens in order.
+
+    Raises:
+        TreeStructureError: no sentences.
+    """
+    if not sentences:
+        raise TreeStructureError("cannot join an empty list of sentences")
+    if len(sentences) == 1:
+        return sentences[0]
+    shifted, offset = [], 0
+    for sentence in sentences:  # token positions count through the whole text
+        copy = sentence.map()
+        indexed = [n for n in copy.postorder() if n.index is not None]
+        for node in indexed:
+            node.index += offset
+        offset = max((n.index for n in indexed), default=offset - 1) + 1 if indexed else offset
+        shifted.append(copy)
+    return Tree(label, shifted)
+
+
+def is_joined_text(tree: Tree) -> bool:
+    """True for a root made by :func:`join_sentences` over dependency trees: no token, and
+    every node below it carries one."""
+    return (tree.token is None and len(tree.children) > 1
+            and all(node.token is not None for child in tree.children for node in child.postorder()))
 
 
 def _check_tokens(tokens: Sequence[str]) -> list[str]:

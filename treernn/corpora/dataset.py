@@ -1,0 +1,40 @@
+"""The one type every task gives: labeled trees per split (:class:`Dataset`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from treernn.trees import Tree
+
+
+@dataclass
+class Dataset:
+    """Labeled trees per split.
+
+    Attributes:
+        name: the task name.
+        label_names: class id -> name.
+        splits: split name -> trees (``train``, ``dev``, ``test`` and possibly more, such as
+            ``test_long``).
+        ambiguous: split name -> one flag per tree: its word sequence has parses with other
+            labels (ambiguity corpora only).
+        sentence_classes: when set, only the first ``sentence_classes`` classes are sentence
+            labels; the others label phrases only (the neutral class of the binary SST task).
+        item_ids, sources, phrases: text corpora only: each split's item ids, the files read
+            (with their SHA-256 and the split), and how many labeled phrases were given and
+            how many matched no node.
+    """
+
+    name: str
+    label_names: list[str]
+    splits: dict[str, list[Tree]]
+    ambiguous: dict[str, list[bool]] = field(default_factory=dict)
+    sentence_classes: Optional[int] = None
+    item_ids: dict[str, list[str]] = field(default_factory=dict)  # text corpora: each split's item ids
+    sources: dict = field(default_factory=dict)  # text corpora: the files read, their SHA-256, the split
+    phrases: dict = field(default_factory=dict)  # text corpora: labeled phrases given / matching no node
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.label_names)
