@@ -30,6 +30,7 @@ def test_wheel_install_trains_on_the_bundled_corpus_outside_the_checkout(tmp_pat
     names = zipfile.ZipFile(wheel).namelist()
     for data in ("treernn/data/ambiguity/attach/train.tsv", "treernn/data/ambiguity/arith/test_long.meta.tsv",
                  "treernn/data/grammars/telescope.cfg", "treernn/data/classify.schema.json",
+                 "treernn/data/classify-document.schema.json",
                  "treernn/data/models/sst-fine/model.safetensors", "treernn/data/models/sst-fine/vocab.json",
                  "treernn/data/models/sst-fine/config.json"):
         assert data in names

@@ -248,3 +248,22 @@ def test_a_model_process_that_dies_is_restarted():
         assert _model_processes(s.proc.pid) not in ([], [victim])
     finally:
         assert s.stop() == 0
+
+
+def test_v1_classify_documents_match_classify_document(server):
+    """``"document": true`` gives each text the score ``treernn classify --document`` gives it."""
+    r = subprocess.run([sys.executable, "-m", "treernn", "classify", "--format", "json", "--document", *TEXTS],
+                       capture_output=True, text=True, timeout=300, check=True)
+    wanted = [json.loads(line) for line in r.stdout.splitlines() if json.loads(line).get("document")]
+    out = httpx.post(f"{server.url}/v1/classify", json={"texts": TEXTS, "document": True}, timeout=60).json()
+    schema = json.loads(data_dir("classify-document.schema.json").read_text())
+    assert len(out["documents"]) == len(TEXTS) == len(wanted)
+    for got, want in zip(out["documents"], wanted):
+        jsonschema.validate(got, schema)
+        assert {k: got[k] for k in ("text", "sentences", "tokens", "sentimentValue")} == \
+               {k: want[k] for k in ("text", "sentences", "tokens", "sentimentValue")}
+        assert got["sentimentDistribution"] == pytest.approx(want["sentimentDistribution"], abs=2e-3)
+    assert out["documents"][0]["sentences"] == 2  # "The movie was great. The plot, not so much."
+    bad = httpx.post(f"{server.url}/v1/classify", json={"texts": TEXTS, "document": "yes"}, timeout=60)
+    assert bad.status_code == 400 and '"document" must be true or false' in bad.json()["error"]
+    assert "documents" not in httpx.post(f"{server.url}/v1/classify", json={"texts": TEXTS}, timeout=60).json()

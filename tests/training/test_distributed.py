@@ -25,7 +25,7 @@ SENTENCES = [
 
 
 def _args(corpus, out, encoder):
-    return ["train", "--model", encoder, "--corpus", f"tsv:{corpus}", "--out", str(out), "--epochs", "3",
+    return ["train", "--model", encoder, "--corpus", f"trees:{corpus}", "--out", str(out), "--epochs", "3",
             "--device", "cpu", "--seed", "1", "--model.input_dim", "8", "--model.hidden_dim", "8",
             "--model.dropout", "0", "--trainer.batch_size", "4", "--trainer.progress", "false"]
 

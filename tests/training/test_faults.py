@@ -40,7 +40,7 @@ def _command(corpus, out, resume=False):
     base = [sys.executable, "-m", "treernn.cli", "train"]
     if resume:
         return base + ["--resume", str(out)]
-    return base + ["--model", "tree-lstm", "--corpus", f"tsv:{corpus}", "--out", str(out),
+    return base + ["--model", "tree-lstm", "--corpus", f"trees:{corpus}", "--out", str(out),
                    "--epochs", str(EPOCHS), "--device", "cpu", "--seed", "3",
                    "--model.input_dim", "8", "--model.hidden_dim", "8", "--model.dropout", "0.2",
                    "--trainer.batch_size", "2", "--trainer.patience", "none",
@@ -223,7 +223,7 @@ def test_unwritable_output_directory_fails_before_training(tmp_path, monkeypatch
     write_labeled_trees(corpus / "train.tsv", [(label, from_ptb(t)) for label, t in SENTENCES[:2]])
     for split in ("dev", "test"):
         (corpus / f"{split}.tsv").write_text((corpus / "train.tsv").read_text())
-    assert main(["train", "--model", "bilstm", "--corpus", f"tsv:{corpus}", "--out", str(tmp_path / "ro"),
+    assert main(["train", "--model", "bilstm", "--corpus", f"trees:{corpus}", "--out", str(tmp_path / "ro"),
                  "--device", "cpu", "--trainer.progress", "false"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == f"treernn: error: cannot write in {tmp_path / 'ro'}: Permission denied"

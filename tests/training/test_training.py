@@ -34,7 +34,7 @@ def tiny_corpus(tmp_path):
 
 
 def _config(corpus, encoder="tree-lstm", epochs=30, **trainer):
-    overrides = [("data.corpus", f"tsv:{corpus}"), ("model.encoder", encoder), ("model.input_dim", "8"),
+    overrides = [("data.corpus", f"trees:{corpus}"), ("model.encoder", encoder), ("model.input_dim", "8"),
                  ("model.hidden_dim", "8"), ("model.dropout", "0.0"), ("trainer.epochs", str(epochs)),
                  ("trainer.batch_size", "2"), ("trainer.optimizer", "adam"), ("trainer.lr", "0.05"),
                  ("trainer.patience", "none"), ("trainer.progress", "false"), ("run.device", "cpu")]
@@ -58,7 +58,7 @@ def test_overfit_four_sentences_save_reload_same_predictions(tiny_corpus, tmp_pa
     from treernn.corpora.tasks import load_task
     from treernn.training.run import prepare_data
 
-    data = prepare_data(load_task(f"tsv:{tiny_corpus}"), encoder)["test"]
+    data = prepare_data(load_task(f"trees:{tiny_corpus}"), encoder)["test"]
     again = evaluate(model, data, vocab, "cpu")
     assert again["accuracy"] == results["test"]["accuracy"] == 1.0
     assert len(trees) == again["sentences"]
@@ -93,7 +93,7 @@ def test_resume_continues_bit_identically(tiny_corpus, tmp_path, optimizer, embe
 
 def test_cli_train_evaluate_end_to_end(tiny_corpus, tmp_path, capsys):
     out = tmp_path / "cli-model"
-    code = main(["train", "--model", "tree-lstm", "--corpus", f"tsv:{tiny_corpus}", "--out", str(out),
+    code = main(["train", "--model", "tree-lstm", "--corpus", f"trees:{tiny_corpus}", "--out", str(out),
                  "--epochs", "2", "--device", "cpu", "--model.input_dim", "8", "--model.hidden_dim=4",
                  "--trainer.progress", "false"])
     assert code == 0
@@ -295,7 +295,7 @@ def test_vectors_set_the_input_size_and_lowercasing_unless_given(tiny_corpus, tm
     words = ["a", "film", "was", "good", "the", "plot", "is", "awful"]
     vectors.write_text("".join(f"{w} " + " ".join(f"{i * 0.01 + j * 0.001:.3f}" for j in range(6)) + "\n"
                                for i, w in enumerate(words)))
-    base = ["train", "--model", "tree-lstm", "--corpus", f"tsv:{tiny_corpus}", "--epochs", "1", "--device", "cpu",
+    base = ["train", "--model", "tree-lstm", "--corpus", f"trees:{tiny_corpus}", "--epochs", "1", "--device", "cpu",
             "--model.hidden_dim", "4", "--trainer.progress", "false", "--vectors", str(vectors)]
     assert main(base + ["--out", str(tmp_path / "auto")]) == 0
     model, saved = load_model_dir(tmp_path / "auto")

@@ -38,3 +38,18 @@ class Dataset:
     @property
     def num_classes(self) -> int:
         return len(self.label_names)
+
+    def relabeled(self, label_names: list[str]) -> "Dataset":
+        """This dataset with its classes numbered as ``label_names`` (which must hold every one
+        of its classes), e.g. a trained model's, so that its classifier can be kept. The trees
+        are relabeled in place."""
+        new = {name: i for i, name in enumerate(label_names)}
+        old_to_new = [new[name] for name in self.label_names]
+        for trees in self.splits.values():
+            for tree in trees:
+                for node in tree.postorder():
+                    if isinstance(node.label, int):
+                        node.label = old_to_new[node.label]
+        self.label_names = list(label_names)
+        return self
+

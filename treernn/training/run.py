@@ -213,6 +213,9 @@ def _train(config: RunConfig, device, out_dir, resume, log, context) -> dict:
     else:
         input_dim, lowercase = embedding_settings(config)
     dataset = load_data(data_cfg, log=log, progress=train_cfg.progress)
+    source_names = list(source.config.label_names or []) if source is not None else []
+    if source is not None and set(dataset.label_names) <= set(source_names) and dataset.sentence_classes is None:
+        dataset = dataset.relabeled(source_names)  # the source's classes: its classifier is kept
     if dataset.item_ids and (context is None or context.is_main):
         write_split(out_dir, dataset)
     splits = prepare_data(dataset, config.model.encoder)
@@ -251,7 +254,7 @@ def _train(config: RunConfig, device, out_dir, resume, log, context) -> dict:
         with torch.no_grad():
             model.encoder.embedding.weight.uniform_(-r, r)
             model.encoder.embedding.weight[vocab.pad_id].zero_()
-    keep_head = source is not None and list(source.config.label_names or []) == list(dataset.label_names)
+    keep_head = source is not None and source_names == list(dataset.label_names)
     if source is not None:
         _load_source_weights(model, source, keep_head)
         if not keep_head:

@@ -1,0 +1,183 @@
+"""The own-data measurements of the README ("Your own data"), resumable.
+
+    python experiments/own-data/run.py prepare       # SST's binary sentences as CSV files
+    python experiments/own-data/run.py parse-bench   # parsing 10,000 sentences: 1, 2 processes, cached
+    python experiments/own-data/run.py table --worker 0/2 &   # the 5-seed table, two one-thread
+    python experiments/own-data/run.py table --worker 1/2 &   # processes sharing the runs
+    python experiments/own-data/run.py summary       # the table from what is on disk
+
+``prepare`` writes ``runs/own-data/sst-binary/{train,dev,test}.csv``: every SST sentence whose
+root is not neutral, its tokens joined into text (PTB escapes undone, the space before
+punctuation and clitics removed, `` and '' as "), and its root label (negative / positive):
+what a user with labeled sentences holds. ``table`` trains, for seeds 0-4, the Tree-LSTM and
+the BiLSTM on that CSV (spaCy parses, root labels only) and on SST's gold trees with the root
+labels only (``model.loss_on root``), all with GloVe 6B 50-d and the same settings; each run's
+metrics go to ``experiments/own-data/runs/<run>.json`` as it finishes, and a finished run is
+never trained again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared"
+SST = SHARED / "corpora" / "sst"
+VECTORS = SHARED / "vectors" / "glove.6B.50d.sst.txt"
+DATA = ROOT / "runs" / "own-data" / "sst-binary"
+RUNS = ROOT / "runs" / "own-data" / "runs"
+RESULTS = Path(__file__).resolve().parent / "runs"
+SEEDS = range(5)
+MODELS = {"tree-lstm": {"model.encoder": "tree-lstm", "model.hidden_dim": 150},
+          "bilstm": {"model.encoder": "bilstm", "model.hidden_dim": 168}}
+CONDITIONS = {
+    "text": {"data.corpus": f"text:{DATA}"},
+    "gold": {"data.corpus": "sst", "data.path": str(SST), "data.classes": 2, "data.neutral_phrases": False,
+             "model.loss_on": "root"},
+}
+
+
+def detokenize(tokens: list[str]) -> str:
+    """SST's PTB tokens as running text."""
+    from treernn.trees import unescape_token
+
+    text = " ".join(unescape_token(t) for t in tokens)
+    text = text.replace("``", '"').replace("''", '"')
+    text = re.sub(r" ([,.!?;:%)\]}]|'s|'re|'ve|'ll|'d|'m|n't)\b", r"\1", text)
+    text = re.sub(r" ([,.!?;:%)\]}])", r"\1", text)
+    text = re.sub(r"([(\[{$]) ", r"\1", text)
+    return text
+
+
+def prepare() -> None:
+    from treernn.corpora import load_sst
+
+    sst = load_sst(SST, classes=2)
+    DATA.mkdir(parents=True, exist_ok=True)
+    for split, trees in sst.splits().items():
+        with open(DATA / f"{split}.csv", "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["text", "label"])
+            for tree in trees:
+                writer.writerow([detokenize(tree.tokens()), ("negative", "positive")[tree.label]])
+        print(f"{DATA / f'{split}.csv'}: {len(trees)} sentences")
+
+
+def parse_bench(n: int = 10_000) -> None:
+    """Parse the first ``n`` of SST's 11,855 sentences (as text, train first) with 1 and 2 spaCy
+    processes, each into an empty cache, then once more from the cache."""
+    import os
+    import shutil
+    import tempfile
+
+    from treernn.corpora import load_sst
+
+    sst = load_sst(SST, classes=5)  # every sentence, neutral ones too: 11,855
+    texts = [detokenize(t.tokens()) for split in ("train", "dev", "test") for t in sst[split]][:n]
+    from treernn.corpora.parse_cache import parse_texts
+    from treernn.parsing import load_spacy
+
+    load_spacy()  # loading the pipeline is not parsing
+    out = {"sentences": len(texts), "tokens_note": "spaCy en_core_web_sm 3.8.0, tagger/ner/lemmatizer left out"}
+    cache = Path(tempfile.mkdtemp(prefix="treernn-parse-bench-"))
+    try:
+        for processes in (1, 2):
+            os.environ["XDG_CACHE_HOME"] = str(cache / f"p{processes}")
+            start = time.perf_counter()
+            parse_texts(texts, processes=processes, progress=False)
+            out[f"parse_{processes}_process_s"] = round(time.perf_counter() - start, 2)
+        start = time.perf_counter()
+        parse_texts(texts, processes=1, progress=False)  # the cache of the 2-process run
+        out["cached_s"] = round(time.perf_counter() - start, 3)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    for k in (1, 2):
+        out[f"sentences_per_s_{k}"] = round(len(texts) / out[f"parse_{k}_process_s"])
+    out["cached_speedup_vs_1_process"] = round(out["parse_1_process_s"] / out["cached_s"], 1)
+    out["date"] = time.strftime("%Y-%m-%d")
+    path = Path(__file__).resolve().parent / "parse-throughput.json"
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    print(json.dumps(out, indent=2))
+
+
+def runs() -> list[tuple[str, str, int]]:
+    return [(cond, model, seed) for seed in SEEDS for cond in CONDITIONS for model in MODELS]
+
+
+def table(worker: int, workers: int) -> None:
+    import torch
+
+    from treernn.training.config import resolve_config
+    from treernn.training.run import train
+
+    torch.set_num_threads(1)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for k, (cond, model, seed) in enumerate(runs()):
+        name = f"{cond}-{model}-seed{seed}"
+        if k % workers != worker or (RESULTS / f"{name}.json").exists():
+            continue
+        settings = {**CONDITIONS[cond], **MODELS[model], "data.vectors": str(VECTORS), "trainer.seed": seed,
+                    "trainer.progress": False, "run.device": "cpu"}
+        config = resolve_config(None, list(settings.items()))
+        print(f"== {name}", flush=True)
+        metrics = train(config, RUNS / name, log=lambda m: None)
+        record = {"condition": cond, "model": model, "seed": seed, "settings": settings,
+                  "dev": metrics["dev"]["accuracy"], "test": metrics["test"]["accuracy"],
+                  "test_sentences": metrics["test"]["sentences"], "best_epoch": metrics["best_epoch"],
+                  "epochs_run": metrics["epochs_run"], "train_seconds": metrics["train_seconds"],
+                  "parameters": metrics["parameters"]}
+        (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
+        print(f"   {name}: dev {record['dev']:.4f} test {record['test']:.4f} ({record['train_seconds']:.0f} s)",
+              flush=True)
+
+
+def summary() -> None:
+    rows = {}
+    for path in sorted(RESULTS.glob("*.json")):
+        r = json.loads(path.read_text())
+        rows.setdefault((r["model"], r["condition"]), []).append(r)
+    print("| model | trees and labels | seeds | dev | test | s/run |")
+    print("|---|---|---|---|---|---|")
+    for model in MODELS:
+        for cond, what in (("gold", "SST's gold trees, root labels only"),
+                           ("text", "CSV of sentences, spaCy parses")):
+            rs = rows.get((model, cond), [])
+            if not rs:
+                continue
+
+            def fmt(key):
+                v = [100 * r[key] for r in rs]
+                sd = statistics.stdev(v) if len(v) > 1 else 0.0
+                return f"{statistics.fmean(v):.1f} ± {sd:.1f} ({min(v):.1f}-{max(v):.1f})"
+
+            print(f"| {model} | {what} | {len(rs)} | {fmt('dev')} | {fmt('test')} | "
+                  f"{statistics.fmean(r['train_seconds'] for r in rs):.0f} |")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("step", choices=["prepare", "parse-bench", "table", "summary"])
+    p.add_argument("--worker", default="0/1", help="k/N: this process trains every N-th run, from the k-th")
+    args = p.parse_args()
+    sys.path.insert(0, str(ROOT))
+    if args.step == "prepare":
+        prepare()
+    elif args.step == "parse-bench":
+        parse_bench()
+    elif args.step == "table":
+        k, n = (int(x) for x in args.worker.split("/"))
+        table(k, n)
+    else:
+        summary()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
