@@ -69,9 +69,9 @@ def _check_text(text: Any, position: int) -> Text:
     )
 
 
-@functools.lru_cache(maxsize=4)
 def load_spacy(model: Optional[str] = None, full: bool = False):
-    """Load a spaCy pipeline that has a dependency parser (cached: loaded once per name).
+    """Load a spaCy pipeline that has a dependency parser (cached: loaded once per name, however
+    the call spells it: ``load_spacy()`` and ``load_spacy(None)`` share one pipeline).
 
     Args:
         model: a pipeline name or path; None tries :data:`DEFAULT_SPACY_MODELS` in order.
@@ -80,6 +80,11 @@ def load_spacy(model: Optional[str] = None, full: bool = False):
     Raises:
         ParserError: the pipeline is not installed, or has no parser.
     """
+    return _load_spacy(model or None, bool(full))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_spacy(model: Optional[str], full: bool):
     import spacy
 
     names = [model] if model else list(DEFAULT_SPACY_MODELS)
@@ -106,14 +111,18 @@ def load_spacy(model: Optional[str] = None, full: bool = False):
     return nlp
 
 
-@functools.lru_cache(maxsize=4)
 def load_tokenizer(model: Optional[str] = None):
     """A spaCy pipeline for its tokenizer only (no parser needed): for data-independent trees
-    (``--data.trees balanced``) in languages whose pipeline has no parser.
+    (``--data.trees balanced``) in languages whose pipeline has no parser. Cached per name.
 
     Raises:
         ParserError: the pipeline is not installed.
     """
+    return _load_tokenizer(model or None)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_tokenizer(model: Optional[str]):
     import spacy
 
     for name in [model] if model else list(DEFAULT_SPACY_MODELS):

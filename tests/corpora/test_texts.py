@@ -287,3 +287,18 @@ def test_a_french_pipeline_parses_french_text(tmp_path):
     trees = [t for split in data.splits.values() for t in split]
     joined = [t for t in trees if is_joined_text(t)]
     assert len(joined) == 1 and joined[0].tokens() == ["Un", "film", "magnifique", ".", "J'", "adore", "."]
+
+
+def test_the_cache_format_gives_back_the_very_trees_spacy_gave():
+    from treernn.corpora.parse_cache import decode_sentence, encode_sentence
+    from treernn.parsing import SpacyParser
+
+    texts = ["The gorgeously elaborate continuation of The Lord of the Rings is huge.",
+             "Not bad:  a film   with\\na dull ending!", "Hi.", "It's fine -- really, it's fine."]
+    for sentences in SpacyParser().parse_each(texts):
+        for tree in parse_cache._clean(sentences):
+            encoded = json.loads(json.dumps(encode_sentence(tree)))
+            assert "t" in encoded
+            assert decode_sentence(encoded).to_dict() == tree.to_dict()
+    phrase = Tree("S", [Tree("NP", [Tree(token="a")]), Tree(token="b")])  # not a dependency tree
+    assert decode_sentence(json.loads(json.dumps(encode_sentence(phrase)))).to_dict() == phrase.to_dict()

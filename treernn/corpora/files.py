@@ -123,7 +123,7 @@ def read_lines(
     source = str(path)
     text = read_text(path)
     result: ReadResult[T] = ReadResult(source)
-    with _gc_paused():
+    with gc_paused():
         for lineno, line in iter_lines(text):
             try:
                 if not line.strip():
@@ -141,7 +141,7 @@ def read_lines(
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while many small acyclic objects are built.
 
     Reading SST creates ~440,000 tree nodes that all stay alive; each automatic collection
