@@ -177,3 +177,4 @@ def test_bad_settings_are_one_line(tmp_path, reviews, capsys, args, message):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and err[0].startswith("treernn: error:"), err
     assert message in err[0]
+
