@@ -65,14 +65,7 @@ def read_text(path: PathArg) -> str:
             (the message names the byte offset and line of the first bad byte).
     """
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise CorpusError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise CorpusError(f"{p}: is a directory, expected a file") from None
-    except OSError as err:
-        raise CorpusError(f"{p}: cannot read: {err.strerror or err}") from None
+    data = read_bytes(p)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -82,6 +75,23 @@ def read_text(path: PathArg) -> str:
             f"(line {line}); convert the file to UTF-8"
         ) from None
     return text[1:] if text.startswith("\ufeff") else text
+
+
+def read_bytes(path: PathArg) -> bytes:
+    """The bytes of a file.
+
+    Raises:
+        CorpusError: the file is missing, is a directory, or cannot be read.
+    """
+    p = Path(path)
+    try:
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise CorpusError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise CorpusError(f"{p}: is a directory, expected a file") from None
+    except OSError as err:
+        raise CorpusError(f"{p}: cannot read: {err.strerror or err}") from None
 
 
 def iter_lines(text: str) -> Iterator[tuple[int, str]]:

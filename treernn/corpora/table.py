@@ -38,7 +38,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Iterator, NoReturn, Optional, Union
 
-from treernn.corpora.files import PathArg
+from treernn.corpora.files import PathArg, read_bytes
 from treernn.errors import ConfigError, CorpusError, RecordError
 
 __all__ = [
@@ -513,7 +513,7 @@ def _open(path: PathArg, format: Optional[str], encoding: Optional[str]) -> _Sou
     fmt = detect_format(path, format)
     codec = _check_encoding(encoding)
     source = _source(path)
-    text = _decode(source, _read_bytes(source), codec, encoding)
+    text = _decode(source, read_bytes(source), codec, encoding)
     if fmt == "jsonl":
         columns: list[str] = []
         return _Source(source, fmt, columns, _jsonl_records(source, text, columns), False)
@@ -528,18 +528,6 @@ def _open(path: PathArg, format: Optional[str], encoding: Optional[str]) -> _Sou
 
 def _source(path: PathArg) -> str:
     return str(os.fspath(path))
-
-
-def _read_bytes(source: str) -> bytes:
-    try:
-        with open(source, "rb") as f:
-            return f.read()
-    except FileNotFoundError:
-        raise CorpusError(f"{source}: no such file") from None
-    except IsADirectoryError:
-        raise CorpusError(f"{source}: is a directory, expected a file") from None
-    except OSError as err:
-        raise CorpusError(f"{source}: cannot read: {err.strerror or err}") from None
 
 
 def _decode(source: str, data: bytes, codec: str, encoding: Optional[str]) -> str:

@@ -37,6 +37,7 @@ from treernn.corpora.dataset import Dataset
 from treernn.corpora.parse_cache import parse_texts, tokenize_texts
 from treernn.corpora.table import FORMATS, TextItem, TextItems, looks_like_tree_file, read_text_items
 from treernn.errors import ConfigError, CorpusError
+from treernn.inputs import DEFAULT_MAX_CHARS, DEFAULT_MAX_TOKENS
 from treernn.trees import Tree, balanced_tree, join_sentences, left_branching_tree, right_branching_tree
 
 TREE_KINDS = ("parsed", "balanced", "left", "right")
@@ -66,7 +67,9 @@ def parse_split(value: object, where: str = "data.split") -> tuple[float, float,
 
 @dataclass(frozen=True)
 class TextOptions:
-    """How to read and shape a text corpus (the ``[data]`` settings that concern it)."""
+    """How to read and shape a text corpus: the ``[data]`` settings that concern it, whose
+    defaults are these (:class:`~treernn.training.config.DataConfig` takes them from here).
+    ``max_chars`` / ``max_tokens`` None: no limit."""
 
     format: Optional[str] = None
     text_column: Optional[str] = None
@@ -78,8 +81,8 @@ class TextOptions:
     spacy_pipeline: Optional[str] = None
     parse_processes: int = 1
     skip_bad: bool = False
-    max_chars: Optional[int] = None
-    max_tokens: Optional[int] = None
+    max_chars: Optional[int] = DEFAULT_MAX_CHARS
+    max_tokens: Optional[int] = DEFAULT_MAX_TOKENS
     cache: bool = True
     progress: bool = True
     label_names: Optional[tuple[str, ...]] = None  # a trained model's classes (evaluate, fine-tune)

@@ -25,7 +25,6 @@ from typing import Any, Optional, Sequence, Union
 from treernn.corpora.table import FORMATS
 from treernn.corpora.texts import TREE_KINDS, TextOptions, parse_split
 from treernn.encoders.presets import get_preset
-from treernn.inputs import DEFAULT_MAX_CHARS, DEFAULT_MAX_TOKENS
 from treernn.errors import ConfigError
 from treernn.models.config import ModelConfig, upgrade_model_dict
 from treernn.training.trainer import TrainConfig
@@ -66,22 +65,23 @@ class DataConfig:
     # the encoding (None: UTF-8, with or without a BOM), the split of a single file and its seed
     # (apart from trainer.seed, so every seed of a comparison trains on the same split), how a
     # text becomes a tree, the spaCy pipeline that parses (None: treernn's English one), and the
-    # limits of `treernn classify` (0: none).
-    format: Optional[str] = None
-    text_column: Optional[str] = None
-    label_column: str = "label"
-    encoding: Optional[str] = None
-    split: str = "0.8,0.1,0.1"
-    split_seed: int = 0
-    trees: str = "parsed"
-    spacy_pipeline: Optional[str] = None
-    max_chars: int = DEFAULT_MAX_CHARS
-    max_tokens: int = DEFAULT_MAX_TOKENS
+    # limits of `treernn classify` (0: none). Defaults: treernn.corpora.texts.TextOptions.
+    format: Optional[str] = TextOptions.format
+    text_column: Optional[str] = TextOptions.text_column
+    label_column: str = TextOptions.label_column
+    encoding: Optional[str] = TextOptions.encoding
+    split: str = TextOptions.split
+    split_seed: int = TextOptions.split_seed
+    trees: str = TextOptions.trees
+    spacy_pipeline: Optional[str] = TextOptions.spacy_pipeline
+    max_chars: int = TextOptions.max_chars or 0
+    max_tokens: int = TextOptions.max_tokens or 0
 
     def text_options(self, progress: bool = True, label_names: Optional[list] = None) -> TextOptions:
         """The settings of a ``text:PATH`` corpus (``label_names``: a trained model's classes)."""
-        return TextOptions(label_names=tuple(label_names) if label_names else None,format=self.format, text_column=self.text_column, label_column=self.label_column,
-                           encoding=self.encoding, split=self.split, split_seed=self.split_seed,
+        return TextOptions(format=self.format, text_column=self.text_column, label_column=self.label_column,
+                           label_names=tuple(label_names) if label_names else None, encoding=self.encoding,
+                           split=self.split, split_seed=self.split_seed,
                            trees=self.trees, spacy_pipeline=self.spacy_pipeline,
                            parse_processes=self.parse_processes, skip_bad=self.skip_bad,
                            max_chars=self.max_chars or None, max_tokens=self.max_tokens or None,
