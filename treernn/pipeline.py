@@ -344,10 +344,6 @@ class Predictor:
     def _text(self, i: int, trees: list[Tree], refuse: Callable[[int, str], None]) -> list[tuple[int, Tree]]:
         """A text's sentences as the one tree a model trained on texts reads (``text_rule``);
         a sentence over ``max_tokens`` refuses the whole text (its tree would lose words)."""
-        if not trees:
-            return []
-        if len(trees) == 1 and not trees[0].children and trees[0].token is None:  # pragma: no cover
-            return []
         sentences = [kept for kept in (drop_tokens(t, lambda token: not token.strip()) for t in trees) if kept is not None]
         if not sentences:
             return []

@@ -28,7 +28,7 @@ from typing import Callable, Optional, Sequence
 from treernn import storage
 from treernn.corpora.files import gc_paused
 from treernn.errors import CheckpointError, ParserError
-from treernn.parsing import SpacyParser, load_spacy, load_tokenizer, pipeline_id
+from treernn.parsing import SpacyParser, load_spacy, pipeline_id
 from treernn.trees import Tree, drop_tokens
 
 #: treernn's tree format in the cache: bump when the trees of one parse change.
@@ -195,13 +195,3 @@ def parse_texts(texts: Sequence[str], pipeline: Optional[str] = None, processes:
         _write(path, key, name, parsed, log)
     return parsed
 
-
-def tokenize_texts(texts: Sequence[str], pipeline: Optional[str] = None) -> list[list[str]]:
-    """The tokens of each text by the pipeline's tokenizer alone (no parser needed; whitespace
-    tokens dropped), for data-independent trees. Fast enough not to be cached.
-
-    Raises:
-        ParserError: the pipeline is not installed.
-    """
-    nlp = load_tokenizer(pipeline)
-    return [[t.text for t in nlp.make_doc(text) if t.text.strip()] for text in texts]

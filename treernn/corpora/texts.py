@@ -34,10 +34,11 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from treernn.corpora.dataset import Dataset
-from treernn.corpora.parse_cache import parse_texts, tokenize_texts
+from treernn.corpora.parse_cache import parse_texts
 from treernn.corpora.table import FORMATS, TextItem, TextItems, looks_like_tree_file, read_text_items
 from treernn.errors import ConfigError, CorpusError
 from treernn.inputs import DEFAULT_MAX_CHARS, DEFAULT_MAX_TOKENS
+from treernn.parsing import TokenParser
 from treernn.trees import Tree, balanced_tree, join_sentences, left_branching_tree, right_branching_tree
 
 TREE_KINDS = ("parsed", "balanced", "left", "right")
@@ -179,21 +180,19 @@ def _shape(items: list[TextItem], options: TextOptions, source: str, log: Callab
         sentences = parse_texts(texts, options.spacy_pipeline, options.parse_processes, options.cache,
                                 options.progress, log, what=name)
     else:
-        sentences = [[Tree(None, [Tree(token=t) for t in tokens])] if len(tokens) > 1
-                     else [Tree(token=tokens[0])] if tokens else []
-                     for tokens in tokenize_texts(texts, options.spacy_pipeline)]
+        sentences = TokenParser(options.spacy_pipeline).parse_each(texts)  # the tokenizer alone: fast, not cached
     out, bad = [], []
     for item, sents in zip(items, sentences):
         if not sents:
             bad.append(f"{source}:{item.line}: no tokens in the text")
             out.append(None)
             continue
-        longest = max(len(s.tokens()) for s in sents)
-        limit = options.max_tokens
-        if limit is not None and (longest > limit if options.trees == "parsed" else sum(len(s.tokens()) for s in sents) > limit):
-            n = longest if options.trees == "parsed" else sum(len(s.tokens()) for s in sents)
+        sizes = [len(s.tokens()) for s in sents]  # parsed: each sentence counts; otherwise the whole text
+        n = max(sizes) if options.trees == "parsed" else sum(sizes)
+        if options.max_tokens is not None and n > options.max_tokens:
             what = "a sentence" if options.trees == "parsed" else "a text"
-            bad.append(f"{source}:{item.line}: {what} of {n} tokens, over the limit of {limit} (--max-tokens)")
+            bad.append(f"{source}:{item.line}: {what} of {n} tokens, over the limit of {options.max_tokens} "
+                       f"(--max-tokens)")
             out.append(None)
             continue
         out.append(text_tree(sents, options.trees))
