@@ -3,8 +3,8 @@
     python experiments/own-data/run.py prepare       # SST's binary sentences as CSV files
     python experiments/own-data/run.py parse-bench   # parsing 10,000 sentences: 1, 2 processes, cached
                                                      # (each a fresh process; a quiet machine)
-    python experiments/own-data/run.py table --worker 0/2 &   # the 5-seed table, two one-thread
-    python experiments/own-data/run.py table --worker 1/2 &   # processes sharing the runs
+    python experiments/own-data/run.py table &       # the 5-seed table: two one-thread processes
+    python experiments/own-data/run.py table &       # share the runs (claim files), resumable
     python experiments/own-data/run.py summary       # the table from what is on disk
 
 ``prepare`` writes ``runs/own-data/sst-binary/{train,dev,test}.csv``: every SST sentence whose
@@ -122,7 +122,30 @@ def runs() -> list[tuple[str, str, int]]:
     return [(cond, model, seed) for seed in SEEDS for cond in CONDITIONS for model in MODELS]
 
 
-def table(worker: int, workers: int) -> None:
+def _claim(name: str) -> bool:
+    """Take run ``name`` for this process: a claim file made atomically, taken over when the
+    process that made it is gone (a stopped session); so two workers share the runs evenly."""
+    import os
+
+    path = RESULTS / f"{name}.claim"
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                pid = int(path.read_text() or 0)
+                os.kill(pid, 0)
+                return False  # another live worker has it
+            except (ValueError, ProcessLookupError, FileNotFoundError):
+                path.unlink(missing_ok=True)  # its worker is gone: take it over
+                continue
+        with os.fdopen(fd, "w") as fh:
+            fh.write(str(os.getpid()))
+        return True
+    return False
+
+
+def table() -> None:
     import torch
 
     from treernn.training.config import resolve_config
@@ -130,21 +153,23 @@ def table(worker: int, workers: int) -> None:
 
     torch.set_num_threads(1)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    for k, (cond, model, seed) in enumerate(runs()):
+    for cond, model, seed in runs():
         name = f"{cond}-{model}-seed{seed}"
-        if k % workers != worker or (RESULTS / f"{name}.json").exists():
+        if (RESULTS / f"{name}.json").exists() or not _claim(name):
             continue
         settings = {**CONDITIONS[cond], **MODELS[model], "data.vectors": str(VECTORS), "trainer.seed": seed,
                     "trainer.progress": False, "run.device": "cpu"}
         config = resolve_config(None, list(settings.items()))
-        print(f"== {name}", flush=True)
-        metrics = train(config, RUNS / name, log=lambda m: None)
+        resume = (RUNS / name / "trainer_state.json").exists()  # a run a stopped session left half done
+        print(f"== {name}" + (" (resumed)" if resume else ""), flush=True)
+        metrics = train(None if resume else config, RUNS / name, resume=resume, log=lambda m: None)
         record = {"condition": cond, "model": model, "seed": seed, "settings": settings,
                   "dev": metrics["dev"]["accuracy"], "test": metrics["test"]["accuracy"],
                   "test_sentences": metrics["test"]["sentences"], "best_epoch": metrics["best_epoch"],
                   "epochs_run": metrics["epochs_run"], "train_seconds": metrics["train_seconds"],
                   "parameters": metrics["parameters"]}
         (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
+        (RESULTS / f"{name}.claim").unlink(missing_ok=True)
         print(f"   {name}: dev {record['dev']:.4f} test {record['test']:.4f} ({record['train_seconds']:.0f} s)",
               flush=True)
 
@@ -175,7 +200,6 @@ def summary() -> None:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("step", choices=["prepare", "parse-bench", "table", "summary", "time-parse"])
-    p.add_argument("--worker", default="0/1", help="k/N: this process trains every N-th run, from the k-th")
     p.add_argument("--n", type=int, default=10_000, help=argparse.SUPPRESS)
     p.add_argument("--processes", type=int, default=1, help=argparse.SUPPRESS)
     p.add_argument("--cache", help=argparse.SUPPRESS)
@@ -188,8 +212,7 @@ def main() -> int:
     elif args.step == "time-parse":
         _time_parse(args.n, args.processes, args.cache)
     elif args.step == "table":
-        k, n = (int(x) for x in args.worker.split("/"))
-        table(k, n)
+        table()
     else:
         summary()
     return 0

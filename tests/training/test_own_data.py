@@ -71,6 +71,11 @@ def test_train_evaluate_classify_on_a_csv(tmp_path, reviews, capsys):
     for d in documents:
         jsonschema.validate(d, schema)
 
+    with open(reviews, "a", newline="") as fh:  # the file changes after training: evaluate says so
+        csv.writer(fh).writerow(["The film was grand.", "ham"])
+    assert main(["evaluate", str(out), "--json"]) == 0
+    assert "changed since training" in capsys.readouterr().err
+
 
 def test_compare_tree_and_sequence_models_on_a_csv(tmp_path, reviews, capsys):
     out = tmp_path / "cmp"

@@ -13,7 +13,7 @@ import torch
 
 from treernn.corpora.tasks import Dataset, labeled_phrases, load_task
 from treernn.device import pick_device
-from treernn.errors import ConfigError
+from treernn.errors import ConfigError, TreernnError
 from treernn.models.build import build_model, load_model_dir, prepare_tree
 from treernn.models.config import ModelConfig
 from treernn.models.directory import CONFIG, METRICS, read_model_dir, read_weights, write_model_files
@@ -135,6 +135,23 @@ def write_split(out_dir: Path, dataset: Dataset) -> None:
                                               "labels": dataset.label_names, "phrases": dataset.phrases,
                                               "counts": {s: len(ids) for s, ids in dataset.item_ids.items()},
                                               "ids": dataset.item_ids})
+
+
+def _note_changed_files(directory: Path, dataset: Dataset, log: Callable[[str], None]) -> None:
+    """Say when a text corpus's file is not the one the model was trained on (its SHA-256 in
+    ``split.json`` differs): the split rebuilt from it may not be the training split."""
+    if not dataset.sources or not (directory / SPLIT).is_file():
+        return
+    try:
+        saved = read_json(directory / SPLIT).get("sources", {})
+    except TreernnError:
+        return
+    pairs = [(saved, dataset.sources)] if "file" in dataset.sources else \
+        [(saved.get(s, {}), dataset.sources[s]) for s in dataset.sources]
+    for before, now in pairs:
+        if before.get("file") == now.get("file") and before.get("sha256") != now.get("sha256"):
+            log(f"note: {now['file']} changed since training (its SHA-256 differs from {directory / SPLIT}): "
+                f"the split rebuilt from it may not be the one the model was trained and selected on")
 
 
 def embedding_settings(config: RunConfig) -> tuple[int, bool]:
@@ -317,6 +334,7 @@ def evaluate_dir(directory: Path, corpus: Optional[str] = None, split: str = "te
     if corpus is None and not resolved:
         raise ConfigError(f"{directory} does not say its corpus, got no resolved_config; pass --corpus")
     dataset = load_data(data, corpus, path, log=log, progress=False, label_names=model.config.label_names)
+    _note_changed_files(Path(directory), dataset, log)
     if split not in dataset.splits:
         raise ConfigError(f"corpus {dataset.name} has no split {split!r}, got {split!r}; "
                           f"splits: {', '.join(dataset.splits)}")
