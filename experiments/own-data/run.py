@@ -179,11 +179,11 @@ def summary() -> None:
     for path in sorted(RESULTS.glob("*.json")):
         r = json.loads(path.read_text())
         rows.setdefault((r["model"], r["condition"]), []).append(r)
-    print("| model | trees and labels | seeds | dev | test | s/run |")
+    print("| model | data (root labels only) | seeds | dev | test | s/run |")
     print("|---|---|---|---|---|---|")
     for model in MODELS:
-        for cond, what in (("gold", "SST's gold trees, root labels only"),
-                           ("text", "CSV of sentences, spaCy parses")):
+        for cond, what in (("gold", "SST's gold trees (BiLSTM: their tokens)"),
+                           ("text", "the CSV: spaCy's parses (BiLSTM: its tokens)")):
             rs = rows.get((model, cond), [])
             if not rs:
                 continue
