@@ -1,4 +1,4 @@
-"""The one type every task gives: labeled trees per split (:class:`Dataset`)."""
+"""The one type every task gives: labeled trees (or :class:`Pair` items) per split (:class:`Dataset`)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,21 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from treernn.trees import Tree
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two sentences and what to learn of them: ``score`` (relatedness, in [1, K]) or
+    ``label`` (a class id); either may be None where unknown (prediction)."""
+
+    left: Tree
+    right: Tree
+    score: Optional[float] = None
+    label: Optional[int] = None
+
+    def tokens(self) -> list[str]:
+        """Both sentences' tokens (for vocabularies and length-based batching)."""
+        return self.left.tokens() + self.right.tokens()
 
 
 @dataclass

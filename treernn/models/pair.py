@@ -19,27 +19,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from treernn.batching import batch_trees, plan_tree
+from treernn.corpora.dataset import Pair
 from treernn.batching.sequence import batch_sequences
 from treernn.device import to_device
 from treernn.encoders.base import Encoder
 from treernn.errors import ModelError
-from treernn.trees import Tree
 from treernn.vocab import Vocab
-
-
-@dataclass(frozen=True)
-class Pair:
-    """Two sentences and what to learn of them: ``score`` (relatedness, in [1, K]) or
-    ``label`` (a class id); either may be None where unknown (prediction)."""
-
-    left: Tree
-    right: Tree
-    score: Optional[float] = None
-    label: Optional[int] = None
-
-    def tokens(self) -> list[str]:
-        """Both sentences' tokens (for vocabularies and length-based batching)."""
-        return self.left.tokens() + self.right.tokens()
 
 
 @dataclass
