@@ -72,6 +72,10 @@ BAD: dict[str, tuple[object, str]] = {
     "data.max_chars": (-1, "tree-lstm"),
     "data.max_tokens": (-1, "tree-lstm"),
     "run.init_from": ("/nonexistent/model", "tree-lstm"),
+    "data.target": ("similarity", "tree-lstm"),
+    "data.text_columns": (" ", "tree-lstm"),
+    "data.score_range": ("5,1", "tree-lstm"),
+    "model.similarity_dim": (0, "tree-lstm"),
     "run.device": ("gpu", "tree-lstm"),
     "run.distributed": ("maybe", "tree-lstm"),
 }

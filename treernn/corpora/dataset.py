@@ -39,6 +39,9 @@ class Dataset:
         item_ids, sources, phrases: text corpora only: each split's item ids, the files read
             (with their SHA-256 and the split), and how many labeled phrases were given and
             how many matched no node.
+        pair_task, score_low: pair corpora only (splits of :class:`Pair`): ``relatedness``
+            (label_names the integer scores LOW..HIGH, ``Pair.score`` moved to 1..K) or
+            ``classes``.
     """
 
     name: str
@@ -49,6 +52,8 @@ class Dataset:
     item_ids: dict[str, list[str]] = field(default_factory=dict)  # text corpora: each split's item ids
     sources: dict = field(default_factory=dict)  # text corpora: the files read, their SHA-256, the split
     phrases: dict = field(default_factory=dict)  # text corpora: labeled phrases given / matching no node
+    pair_task: Optional[str] = None  # pair corpora: "relatedness" (Pair.score in 1..K) or "classes"
+    score_low: int = 1  # relatedness: the file's score that is class 1 (its scale's LOW)
 
     @property
     def num_classes(self) -> int:

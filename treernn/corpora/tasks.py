@@ -14,6 +14,8 @@ labels are class ids (``int``) or None (unlabeled). The root label is the senten
 - ``trees:DIR`` (formerly ``tsv:DIR``, still read, with a note): any directory with
   ``train.tsv``, ``dev.tsv``, ``test.tsv`` in the labeled-tree format (label<TAB>(tree) per
   line), only the root labeled;
+- ``sick``, ``pairs:PATH``: sentence pairs with a relatedness score or a label
+  (:mod:`treernn.corpora.pairs`);
 - ``text:PATH``: the user's labeled texts (CSV, TSV, JSON lines), parsed by spaCy and cached
   (:mod:`treernn.corpora.texts`).
 """
@@ -29,6 +31,7 @@ from typing import Callable, Optional
 from treernn import storage
 from treernn.corpora.dataset import Dataset
 from treernn.corpora.labeled import read_labeled_trees
+from treernn.corpora.pairs import load_pair_task
 from treernn.corpora.sst import load_sst, sst_cache_dir
 from treernn.corpora.table import looks_like_tree_file
 from treernn.corpora.texts import TextOptions, load_text_task
@@ -38,7 +41,7 @@ from treernn.resources import data_dir
 from treernn.trees import Tree, unescape_token
 
 AMBIGUITY_DIR = data_dir("ambiguity")
-TASKS = ("sst", "ambiguity-arith", "ambiguity-attach", "trees:DIR", "text:PATH")
+TASKS = ("sst", "ambiguity-arith", "ambiguity-attach", "sick", "trees:DIR", "text:PATH", "pairs:PATH")
 
 
 @dataclass(frozen=True)
@@ -173,9 +176,13 @@ def _binary_with_neutral(tree: Tree) -> Tree:
 def load_task(corpus: str, path: Optional[str] = None, classes: int = 5,
               skip_bad: bool = False, dependency: bool = False,
               neutral_phrases: bool = False, parse_processes: int = 1,
-              text: Optional[TextOptions] = None, log: Callable[[str], None] = print) -> Dataset:
+              text: Optional[TextOptions] = None, log: Callable[[str], None] = print,
+              target: str = "relatedness", score_range: str = "1,5") -> Dataset:
     """The :class:`Dataset` of a corpus name (see the module docstring); ``text``: how to read
-    a ``text:PATH`` corpus (default :class:`~treernn.corpora.texts.TextOptions`)."""
+    a ``text:PATH`` or pair corpus (default :class:`~treernn.corpora.texts.TextOptions`);
+    ``target``, ``score_range``: pair corpora (:mod:`treernn.corpora.pairs`)."""
+    if corpus == "sick" or corpus.startswith("pairs:"):
+        return load_pair_task(corpus, target, text or TextOptions(skip_bad=skip_bad), path, score_range, log)
     if corpus.startswith("text:"):
         return load_text_task(corpus[5:], text or TextOptions(skip_bad=skip_bad), log)
     if corpus.startswith("trees:"):

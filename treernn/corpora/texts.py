@@ -74,6 +74,7 @@ class TextOptions:
 
     format: Optional[str] = None
     text_column: Optional[str] = None
+    text_columns: Optional[str] = None  # pair corpora: "A,B" (default "a,b")
     label_column: str = "label"
     encoding: Optional[str] = None
     split: str = "0.8,0.1,0.1"

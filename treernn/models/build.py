@@ -16,10 +16,11 @@ from treernn.errors import CheckpointError, ModelError
 from treernn.models.classifier import SequenceClassifier, TreeClassifier
 from treernn.models.config import ModelConfig
 from treernn.models.directory import WEIGHTS, read_model_dir
+from treernn.models.pair import PairModel
 from treernn.trees import Tree, binarize, dependency_to_phrase
 from treernn.vocab import Vocab
 
-Model = Union[TreeClassifier, SequenceClassifier]
+Model = Union[TreeClassifier, SequenceClassifier, PairModel]
 
 
 def build_model(config: ModelConfig, vocab: Optional[Vocab] = None) -> Model:
@@ -27,6 +28,9 @@ def build_model(config: ModelConfig, vocab: Optional[Vocab] = None) -> Model:
     config.check()
     encoder = build_encoder(config.encoder, config.vocab_size, config.embedding_dim, config.hidden_dim,
                             **config.encoder_options())
+    if config.task is not None:  # sentence pairs: Tai et al.'s similarity head over the encoder
+        return PairModel(encoder, config.task, config.num_classes, tree=get_preset(config.encoder).kind == "tree",
+                         similarity_dim=config.similarity_dim, dropout=config.dropout, config=config, vocab=vocab)
     if get_preset(config.encoder).kind == "tree":
         return TreeClassifier(encoder, config.num_classes, config.dropout, config.loss_on,
                               config.loss_reduction, sentence_classes=config.sentence_classes,

@@ -53,7 +53,9 @@ class ModelConfig:
         context_dim: the RCNN's context size (default H).
         input_dropout: tree encoders: dropout on each token's word vector while training
             (default 0).
-        vocab_size, num_classes, label_names, sentence_classes: derived from the data.
+        similarity_dim: pair models: the size of the similarity layer (Tai et al. 2015: 50).
+        vocab_size, num_classes, label_names, sentence_classes, task: derived from the data
+            (``task``: None for one sentence, ``relatedness`` or ``classes`` for sentence pairs).
     """
 
     encoder: str = "tree-lstm"
@@ -70,7 +72,9 @@ class ModelConfig:
     pooling: Optional[str] = None
     context_dim: Optional[int] = None
     input_dropout: Optional[float] = None
+    similarity_dim: int = 50  # pair models: H_s of Tai et al.'s similarity layer
     label_names: Optional[list] = field(default=None, metadata=_DERIVED)
+    task: Optional[str] = field(default=None, metadata=_DERIVED)  # pair models: "relatedness" or "classes"
     sentence_classes: Optional[int] = field(default=None, metadata=_DERIVED)  # only the first k classes label sentences
 
     @classmethod
@@ -124,4 +128,9 @@ class ModelConfig:
         if self.loss_reduction not in ("tree", "node"):
             raise ConfigError(f"model.loss_reduction must be tree or node, got {self.loss_reduction!r}; "
                               f"tree sums node losses per tree, node averages over nodes")
+        if not isinstance(self.similarity_dim, int) or isinstance(self.similarity_dim, bool) or self.similarity_dim < 1:
+            raise ConfigError(f"model.similarity_dim must be a positive integer, got {self.similarity_dim!r}; "
+                              f"Tai et al. use 50")
+        if self.task not in (None, "relatedness", "classes"):
+            raise ConfigError(f"model.task must be relatedness, classes or none, got {self.task!r}")
         check_options(self.encoder, {k: getattr(self, k) for k in ENCODER_OPTIONS}, where="model")

