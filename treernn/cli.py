@@ -15,7 +15,8 @@ from treernn.bench.config import CONFIGS
 from treernn.encoders.presets import ENCODERS
 from treernn.errors import TreernnError
 from treernn.inputs import DEFAULT_MAX_CHARS, DEFAULT_MAX_TOKENS
-from treernn.training.presets import AMBIGUITY_PRESETS, SST_PRESETS, TEXT_DEFAULT_MODELS, TEXT_PRESETS
+from treernn.training.presets import (AMBIGUITY_PRESETS, SICK_PRESETS, SST_PRESETS, TEXT_DEFAULT_MODELS,
+                                     TEXT_PRESETS)
 
 EXIT_USAGE = 2
 
@@ -442,16 +443,18 @@ def build_parser() -> argparse.ArgumentParser:
                     "reused, so an interrupted comparison continues. Settings can be overridden "
                     "with --SECTION.KEY VALUE for every run.")
     m.add_argument("experiment", metavar="EXPERIMENT",
-                   help="sst, ambiguity, or text:PATH (the user's labeled texts, as train --corpus text:PATH)")
+                   help="sst, ambiguity, sick (relatedness), sick-entailment, or text:PATH (the user's labeled "
+                        "texts, as train --corpus text:PATH)")
     m.add_argument("--models", help="comma-separated; sst: " + ",".join(SST_PRESETS)
-                   + "; ambiguity: " + ",".join(AMBIGUITY_PRESETS) + "; text:PATH: " + ",".join(TEXT_PRESETS)
+                   + "; ambiguity: " + ",".join(AMBIGUITY_PRESETS) + "; sick: " + ",".join(SICK_PRESETS)
+                   + "; text:PATH: " + ",".join(TEXT_PRESETS)
                    + " (default: all; text: " + ",".join(TEXT_DEFAULT_MODELS) + ")")
     m.add_argument("--seeds", type=int, default=1, help="seeds per model (default 1)")
     m.add_argument("--out", default="runs/compare", help="output directory (default runs/compare)")
     m.add_argument("--epochs", type=int, help="maximum epochs per run")
     m.add_argument("--device", help="auto (default), cpu or cuda")
-    m.add_argument("--data-path", metavar="DIR", help="SST folder (default: $TREERNN_DATA, cache, download)")
-    m.add_argument("--vectors", metavar="FILE", help="word vectors for sst and text:PATH (GloVe/word2vec text)")
+    m.add_argument("--data-path", metavar="DIR", help="the SST or SICK folder (default: $TREERNN_DATA, cache, download)")
+    m.add_argument("--vectors", metavar="FILE", help="word vectors for sst, sick and text:PATH (GloVe/word2vec text)")
     m.set_defaults(func=_cmd_compare)
 
     d = sub.add_parser("demo", help="the two lessons of the classic RNN tutorials",

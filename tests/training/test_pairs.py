@@ -114,3 +114,22 @@ def test_bad_pair_input(tmp_path, pairs_csv):
         load_pair_task(f"pairs:{pairs_csv}", "relatedness", TextOptions(progress=False, text_columns="first"))
     with pytest.raises(ConfigError, match="for sick is relatedness or entailment"):
         load_pair_task("sick", "label", options)
+
+
+def test_compare_sick_writes_the_pearson_table(tmp_path, capsys):
+    folder = tmp_path / "sick"
+    folder.mkdir()
+    lines, k = [SICK_HEADER], 1
+    for split, n in (("TRAIN", 12), ("TRIAL", 4), ("TEST", 4)):
+        for i in range(n):
+            lines.append(_sick_line(k, f"The {ANIMALS[i % 6]} runs.", f"A {ANIMALS[(i + k) % 6]} sleeps.",
+                                    "NEUTRAL", 1 + (i % 5) * 0.9, split))
+            k += 1
+    (folder / "SICK.txt").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "cmp"
+    assert main(["compare", "sick", "--models", "child-sum-tree-lstm,lstm", "--epochs", "1", "--data-path",
+                 str(folder), "--out", str(out), *TINY]) == 0
+    table = (out / "sick.md").read_text()
+    assert "| Dependency Tree-LSTM (Child-Sum, spaCy parses) |" in table and "0.8676 / 0.8083 / 0.2532" in table
+    assert set(json.loads((out / "sick.json").read_text())["runs"]) == {"relatedness/child-sum-tree-lstm/0",
+                                                                         "relatedness/lstm/0"}

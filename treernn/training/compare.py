@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from treernn.errors import ConfigError
 from treernn.training.config import resolve_config
-from treernn.training.presets import PUBLISHED, default_models, experiment_tasks, presets as experiment_presets
+from treernn.training.presets import PUBLISHED, PUBLISHED_SICK, default_models, experiment_tasks, presets as experiment_presets
 from treernn.training.run import train
 
 
@@ -67,9 +67,11 @@ def compare(experiment: str, models: Optional[Sequence[str]] = None, seeds: int 
                     log(f"== {name_of} {task}: {name}, seed {seed}")
                     metrics = train(configs[(task, name, seed)], run_dir, log=lambda m: None)
                 history = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
-                metrics["curve"] = [r["dev"]["accuracy"] for r in history]
+                metrics["curve"] = [r["dev"].get("accuracy", r["dev"].get("pearson")) for r in history]
                 results["runs"][key] = metrics
-                log(f"   {key}: test accuracy {metrics['test']['accuracy']:.4f}")
+                test = metrics["test"]
+                log(f"   {key}: test " + (f"Pearson r {test['pearson']:.4f}" if "pearson" in test
+                                          else f"accuracy {test['accuracy']:.4f}"))
     results["table"] = _summarise(results, tasks, models)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{name_of}.json").write_text(json.dumps(results, indent=2))
@@ -94,6 +96,9 @@ def _summarise(results: dict, tasks, models) -> dict:
         for name in models:
             runs = [v for k, v in results["runs"].items() if k.startswith(f"{task}/{name}/")]
             row = {}
+            for split in [s for s in runs[0] if isinstance(runs[0][s], dict) and "pearson" in runs[0][s]]:
+                for metric in ("pearson", "spearman", "mse"):
+                    row[f"{split}_{metric}"] = _mean_std([r[split][metric] for r in runs])
             for split in [s for s in runs[0] if isinstance(runs[0][s], dict) and "accuracy" in runs[0][s]]:
                 row[split] = _mean_std([100 * r[split]["accuracy"] for r in runs])
                 if "ambiguous_accuracy" in runs[0][split]:
@@ -111,9 +116,32 @@ def _fmt(ms) -> str:
     return text + f" ({ms[2]:.1f}-{ms[3]:.1f})" if len(ms) > 2 and ms[2] != ms[3] else text
 
 
+def _fmt4(ms) -> str:
+    """``mean ± std (min-max)`` of a correlation or an error, 4 decimals."""
+    text = f"{ms[0]:.4f} ± {ms[1]:.4f}"
+    return text + f" ({ms[2]:.4f}-{ms[3]:.4f})" if len(ms) > 2 and ms[2] != ms[3] else text
+
+
 def _markdown(experiment: str, table: dict, models, presets, seeds: int) -> str:
     lines = []
-    if experiment.startswith("text:"):
+    if experiment == "sick":
+        lines += [f"SICK relatedness, test (4,906 pairs): mean ± std (min-max) over {seeds} seed(s); published: "
+                  "Tai et al. (2015), Table 3 (GloVe 840B 300-d).", "",
+                  "| model | Pearson r | Spearman rho | MSE | published r / rho / MSE | params | s/run |",
+                  "|---|---|---|---|---|---|---|"]
+        for name in models:
+            row = table["relatedness"][name]
+            pub = " / ".join(f"{v:.4f}" for v in PUBLISHED_SICK[name]) if name in PUBLISHED_SICK else "–"
+            lines.append(f"| {presets[name].label} | {_fmt4(row['test_pearson'])} | {_fmt4(row['test_spearman'])} | "
+                         f"{_fmt4(row['test_mse'])} | {pub} | {row['parameters']:,} | {row['train_seconds']:.0f} |")
+    elif experiment == "sick-entailment":
+        lines += [f"SICK entailment, test accuracy (%): mean ± std (min-max) over {seeds} seed(s).", "",
+                  "| model | dev | test | params | s/run |", "|---|---|---|---|---|"]
+        for name in models:
+            row = table["entailment"][name]
+            lines.append(f"| {presets[name].label} | {_fmt(row['dev'])} | {_fmt(row['test'])} | "
+                         f"{row['parameters']:,} | {row['train_seconds']:.0f} |")
+    elif experiment.startswith("text:"):
         lines += [f"{experiment[5:]}: accuracy (%), mean ± std (min-max) over {seeds} seed(s), the same split "
                   "for every seed (--data.split_seed).", "",
                   "| model | dev | test | params | epochs | s/run |", "|---|---|---|---|---|---|"]

@@ -101,7 +101,30 @@ TEXT_PRESETS = {
 }
 TEXT_DEFAULT_MODELS = ("tree-lstm", "bilstm")
 
-EXPERIMENTS = {"sst": SST_PRESETS, "ambiguity": AMBIGUITY_PRESETS, "text:PATH": TEXT_PRESETS}
+# SICK (Tai et al. 2015, Table 3 and section 5.2): memory sizes from their Table 1 (150 / 142 /
+# 108, to match parameter counts), AdaGrad 0.05, batch 25, L2 1e-4 (the trainer's defaults),
+# word vectors held fixed, a similarity layer of 50, no dropout; the best epoch by dev Pearson r.
+SICK_SETTINGS = {"data.freeze_embeddings": True, "model.dropout": 0.0, "model.similarity_dim": 50}
+SICK_PRESETS = {
+    "lstm": Preset("lstm", {"model.hidden_dim": 150, **SICK_SETTINGS}, "LSTM"),
+    "bilstm": Preset("bilstm", {"model.hidden_dim": 150, **SICK_SETTINGS}, "BiLSTM"),
+    "lstm-2layer": Preset("lstm", {"model.hidden_dim": 108, "model.layers": 2, **SICK_SETTINGS}, "2-layer LSTM"),
+    "bilstm-2layer": Preset("bilstm", {"model.hidden_dim": 108, "model.layers": 2, **SICK_SETTINGS},
+                            "2-layer BiLSTM"),
+    "tree-lstm": Preset("tree-lstm", {"model.hidden_dim": 142, **SICK_SETTINGS},
+                        "Constituency Tree-LSTM (N-ary, binarized spaCy parses)"),
+    "child-sum-tree-lstm": Preset("child-sum-tree-lstm", {"model.hidden_dim": 150, **SICK_SETTINGS},
+                                  "Dependency Tree-LSTM (Child-Sum, spaCy parses)"),
+}
+# Tai et al. 2015, Table 3 (GloVe 840B 300-d, mean of 5 runs): Pearson r, Spearman rho, MSE on test.
+PUBLISHED_SICK = {
+    "lstm": (0.8528, 0.7911, 0.2831), "bilstm": (0.8567, 0.7966, 0.2736),
+    "lstm-2layer": (0.8515, 0.7896, 0.2838), "bilstm-2layer": (0.8558, 0.7965, 0.2762),
+    "tree-lstm": (0.8582, 0.7966, 0.2734), "child-sum-tree-lstm": (0.8676, 0.8083, 0.2532),
+}
+
+EXPERIMENTS = {"sst": SST_PRESETS, "ambiguity": AMBIGUITY_PRESETS, "sick": SICK_PRESETS,
+               "sick-entailment": SICK_PRESETS, "text:PATH": TEXT_PRESETS}
 
 
 def presets(experiment: str) -> dict[str, Preset]:
@@ -124,6 +147,10 @@ def experiment_tasks(experiment: str, data_path: Optional[str], vectors: Optiona
     presets(experiment)
     if experiment.startswith("text:"):
         return [("text", {"data.corpus": experiment, "data.vectors": vectors})]
+    if experiment in ("sick", "sick-entailment"):
+        target = "relatedness" if experiment == "sick" else "entailment"
+        return [(target, {"data.corpus": "sick", "data.path": data_path, "data.vectors": vectors,
+                          "data.target": target})]
     if experiment == "sst":
         base = {"data.corpus": "sst", "data.path": data_path, "data.vectors": vectors}
         return [("fine", {**base, "data.classes": 5}), ("binary", {**base, "data.classes": 2})]
