@@ -127,6 +127,86 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     return _finish(failures)
 
 
+# ---------------------------------------------------------------------------------- relate
+def _pair_inputs(args: argparse.Namespace, report: Callable[[str], None]):
+    """(where, (a, b)) of each pair: two TEXT arguments, a file (--file, its two text columns), or
+    stdin lines 'A<TAB>B' (-)."""
+    from treernn.corpora.table import read_table
+
+    if args.file:
+        columns = tuple(c.strip() for c in args.text_columns.split(","))
+        if len(columns) != 2:
+            raise TreernnError(f"--text-columns must name two columns, got {args.text_columns!r}; e.g. a,b")
+        table = read_table(args.file, skip_bad=True)
+        missing = [c for c in columns if c not in table.columns]
+        if missing:
+            raise TreernnError(f"{args.file}: no column {missing[0]!r} (columns: {', '.join(table.columns)}); "
+                               f"name the two text columns with --text-columns A,B")
+        for message in table.errors:
+            report(message)
+        for record in table.records:
+            texts = [record.fields.get(c) for c in columns]
+            if not all(isinstance(t, str) for t in texts):
+                report(f"{args.file}:{record.line}: the texts must be strings")
+                continue
+            yield f"{args.file}:{record.line}", (texts[0], texts[1])
+        return
+    if args.text == ["-"]:
+        for lineno, raw in enumerate(sys.stdin.buffer, start=1):
+            where = f"<stdin>:{lineno}"
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                report(f"{where}: not UTF-8 (byte {exc.start})")
+                continue
+            if not line.strip():
+                continue
+            parts = line.split("\t")
+            if len(parts) != 2:
+                report(f"{where}: expected two texts separated by one TAB, got {len(parts)} field(s)")
+                continue
+            yield where, (parts[0], parts[1])
+        return
+    if len(args.text) != 2:
+        raise TreernnError(f"relate takes two TEXT arguments (one pair), --file FILE or - (stdin, 'A<TAB>B' per "
+                           f"line), got {len(args.text)} argument(s)")
+    yield "<args>", (args.text[0], args.text[1])
+
+
+def _cmd_relate(args: argparse.Namespace) -> int:
+    from treernn import pipeline
+
+    if not Path(args.model).exists():
+        raise TreernnError(f"--model {args.model}: no such treernn model directory")
+    predictor = pipeline.load(args.model, device=args.device, max_tokens=args.max_tokens or None,
+                              max_chars=args.max_chars or None, threads=args.threads)
+    if getattr(predictor, "kind", None) != "pair":
+        raise TreernnError(f"--model {args.model} is not a pair model (it labels single texts: use treernn "
+                           f"classify); train one with --corpus sick or pairs:PATH")
+    failures: list[str] = []
+    report = _report(failures)
+    pending: list = []
+    done = [0]  # pairs read before this chunk: "pair" counts every pair of the input from 0
+
+    def flush() -> None:
+        wheres = [w for w, _ in pending]
+        results = predictor.relate([pair for _, pair in pending],
+                                   refuse=lambda i, message: report(f"{wheres[i]}: {message}"))
+        for r in results:
+            print(json.dumps({"input": wheres[r.index], **r.to_json(), "pair": done[0] + r.index}, ensure_ascii=False))
+        sys.stdout.flush()
+        done[0] += len(pending)
+        pending.clear()
+
+    for where, pair in _pair_inputs(args, report):
+        pending.append((where, pair))
+        if len(pending) >= 64:
+            flush()
+    if pending:
+        flush()
+    return _finish(failures)
+
+
 def _positive_or_zero(text: str) -> int:
     try:
         value = int(text)
@@ -338,6 +418,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also one label and distribution for each whole text, after its sentences: the "
                         "sentences' root distributions averaged, each weighted by its number of tokens")
     k.set_defaults(func=_cmd_classify)
+
+    r = sub.add_parser(
+        "relate", help="score sentence pairs with a trained pair model (SICK, pairs:PATH)",
+        description="Score each pair of texts with a pair model: its relatedness (score and distribution "
+                    "over the scores) or its label (and probabilities), one JSON line per pair. Pairs are two "
+                    "TEXT arguments, a CSV/TSV/JSONL file (--file, two text columns), or '-': stdin, "
+                    "'A<TAB>B' per line. A bad pair is reported on stderr and the rest goes on (exit 2).")
+    r.add_argument("text", nargs="*", metavar="TEXT", help="two texts (one pair), or '-' for stdin")
+    r.add_argument("--model", metavar="DIR", required=True, help="a pair model directory")
+    r.add_argument("--file", metavar="FILE", help="a .csv, .tsv or .jsonl file of pairs")
+    r.add_argument("--text-columns", default="a,b", metavar="A,B", help="--file's two text columns (default a,b)")
+    r.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+    r.add_argument("--max-tokens", type=_positive_or_zero, default=DEFAULT_MAX_TOKENS, metavar="N",
+                   help=f"the longest sentence, in tokens (default {DEFAULT_MAX_TOKENS}; 0: no limit)")
+    r.add_argument("--max-chars", type=_positive_or_zero, default=DEFAULT_MAX_CHARS, metavar="N",
+                   help=f"the longest text, in characters (default {DEFAULT_MAX_CHARS}; 0: no limit)")
+    r.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads (default 1)")
+    r.set_defaults(func=_cmd_relate)
 
     v = sub.add_parser(
         "serve", help="a sentiment server that CoreNLP's clients (pycorenlp, stanza) talk to",

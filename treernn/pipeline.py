@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
 import torch
 
+from treernn.corpora.dataset import Pair
 from treernn.corpora.texts import TREE_KINDS, text_tree
 from treernn.device import pick_device
 from treernn.errors import ParserError, TreernnError
@@ -495,11 +496,12 @@ def _as_ptb(text: str, position: int) -> Optional[Tree]:
 def load(directory: Union[str, Path, None] = None, device: str = "cpu", parser: Any = None,
          batch_size: int = 256, max_tokens: Optional[int] = DEFAULT_MAX_TOKENS,
          max_chars: Optional[int] = DEFAULT_MAX_CHARS, threads: Optional[int] = 1,
-         spacy_pipeline: Optional[str] = None) -> Predictor:
+         spacy_pipeline: Optional[str] = None) -> Union[Predictor, PairPredictor]:
     """A :class:`Predictor` for a trained model directory; None: the bundled sentiment model
     (:func:`treernn.resources.bundled_model_dir`, a fine-grained SST Tree-LSTM). A model
     trained on a text corpus reads each text as one tree, as in training (:func:`text_settings`);
-    ``spacy_pipeline`` replaces the pipeline it was trained with.
+    ``spacy_pipeline`` replaces the pipeline it was trained with. A pair model (SICK, pairs:PATH)
+    gives a :class:`PairPredictor`.
 
     Raises:
         CheckpointError: a missing or unreadable directory or file, a pickle in it, weights that
@@ -507,9 +509,111 @@ def load(directory: Union[str, Path, None] = None, device: str = "cpu", parser: 
     """
     model, saved = load_model_dir(bundled_model_dir() if directory is None else directory, pick_device(device))
     text_rule, pipeline = text_settings(saved)
+    if model.kind == "pair":  # a pair model: predictor.relate([(a, b), ...])
+        return PairPredictor(model, model.vocab, text_rule=text_rule or "parsed", parser=parser,
+                             batch_size=batch_size, max_tokens=max_tokens, max_chars=max_chars, threads=threads,
+                             spacy_pipeline=spacy_pipeline or pipeline)
     return Predictor(model, model.vocab, parser=parser, batch_size=batch_size, max_tokens=max_tokens,
                      max_chars=max_chars, threads=threads, text_rule=text_rule,
                      spacy_pipeline=spacy_pipeline or pipeline)
+
+
+@dataclass
+class PairPrediction:
+    """A pair model's reading of one pair of texts.
+
+    Attributes:
+        index: the pair's place in the input (0-based).
+        score: relatedness models: the predicted score on the training data's scale
+            (r^T p, Tai et al. 2015, eq. 16); None for label models.
+        label: label models: the class name; relatedness models: the likeliest score's name.
+        distribution: class name (a score "1".."5" for relatedness) -> probability.
+    """
+
+    index: int
+    score: Optional[float]
+    label: str
+    distribution: dict[str, float]
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"pair": self.index}
+        if self.score is not None:
+            out["score"] = round(self.score, 4)
+            out["distribution"] = {k: round(v, 4) for k, v in self.distribution.items()}
+        else:
+            out["label"] = self.label
+            out["labelDistribution"] = {k: round(v, 4) for k, v in self.distribution.items()}
+        return out
+
+
+class PairPredictor:
+    """A trained pair model (``treernn train --corpus sick`` or ``pairs:PATH``) with a parser:
+    ``predictor.relate([(a, b), ...])``. Each text becomes a tree as in training (its sentences
+    joined under one root, :func:`treernn.corpora.texts.text_tree`); the limits and the bad-input
+    handling are :class:`Predictor`'s, a pair with a bad side is refused as a whole.
+
+    Args: as :class:`Predictor` (``model`` a :class:`~treernn.models.pair.PairModel`).
+    """
+
+    kind = "pair"
+
+    def __init__(self, model: Any, vocab: Any, text_rule: str = "parsed", **options: Any) -> None:
+        self.texts = Predictor(model, vocab, text_rule=text_rule, **options)
+        self.model, self.vocab = self.texts.model, vocab
+        self.label_names = self.texts.label_names
+        self.score_low = int(self.label_names[0]) if model.task == "relatedness" else None
+
+    def relate(self, pairs: Iterable[Sequence[str]],
+               refuse: Optional[Callable[[int, str], None]] = None) -> list[PairPrediction]:
+        """One :class:`PairPrediction` per pair (in order); a pair whose text is empty, over
+        ``max_chars`` or holds a sentence over ``max_tokens`` goes to ``refuse(index, message)``
+        (without ``refuse``: raised as :class:`ParserError`) and is left out."""
+        pairs = [tuple(p) for p in pairs]
+        for i, pair in enumerate(pairs):
+            if len(pair) != 2 or not all(isinstance(t, str) for t in pair):
+                raise ParserError(f"pair {i}: must be two texts, got {pair!r}")
+        refused: dict[int, str] = {}
+
+        def note(k: int, message: str) -> None:
+            refused.setdefault(k // 2, f"{'first' if k % 2 == 0 else 'second'} text: {message}")
+
+        flat = [text for pair in pairs for text in pair]
+        for k, text in enumerate(flat):
+            if not text.strip():
+                note(k, "empty text")
+        shaped = self.texts._sentences([t if t.strip() else "." for t in flat], note)
+        items, indices = [], []
+        for i in range(len(pairs)):
+            left, right = shaped[2 * i], shaped[2 * i + 1]
+            if i in refused or not left or not right:
+                if i not in refused:
+                    refused[i] = "a text without tokens"
+                continue
+            items.append(Pair(left[0][1].map(token=self.texts._lookup_form, label=lambda _: None),
+                              right[0][1].map(token=self.texts._lookup_form, label=lambda _: None)))
+            indices.append(i)
+        for i, message in sorted(refused.items()):
+            (refuse or _raise)(i, message)
+        return self._predict(items, indices)
+
+    @torch.no_grad()
+    def _predict(self, items: list, indices: list[int]) -> list[PairPrediction]:
+        out_list: list[PairPrediction] = []
+        size = self.texts.batch_size
+        for b0 in range(0, len(items), size):
+            chunk = items[b0:b0 + size]
+            batch, _ = self.model.make_batch(chunk, self.vocab, self.texts.device)
+            out = self.model(batch)
+            probs = torch.softmax(out.logits, -1).tolist()  # (B, K)
+            scores = out.scores.tolist() if out.scores is not None else [None] * len(chunk)
+            for k, (p, score) in enumerate(zip(probs, scores)):
+                best = max(range(len(p)), key=p.__getitem__)
+                out_list.append(PairPrediction(
+                    indices[b0 + k], None if score is None else score + self.score_low - 1,
+                    self.label_names[best], dict(zip(self.label_names, p))))
+        return out_list
+
+    __call__ = relate
 
 
 def text_settings(saved: dict) -> tuple[Optional[str], Optional[str]]:
@@ -518,7 +622,7 @@ def text_settings(saved: dict) -> tuple[Optional[str], Optional[str]]:
     others (None, None): one prediction per sentence, the default English parser."""
     data = (saved.get("resolved_config") or {}).get("data") or {}
     corpus = data.get("corpus")
-    if not (isinstance(corpus, str) and corpus.startswith("text:")):
+    if not (isinstance(corpus, str) and (corpus.startswith(("text:", "pairs:")) or corpus == "sick")):
         return None, None
     return data.get("trees") or "parsed", data.get("spacy_pipeline")
 

@@ -133,3 +133,37 @@ def test_compare_sick_writes_the_pearson_table(tmp_path, capsys):
     assert "| Dependency Tree-LSTM (Child-Sum, spaCy parses) |" in table and "0.8676 / 0.8083 / 0.2532" in table
     assert set(json.loads((out / "sick.json").read_text())["runs"]) == {"relatedness/child-sum-tree-lstm/0",
                                                                          "relatedness/lstm/0"}
+
+
+def test_relate_scores_pairs_from_arguments_a_file_and_stdin(tmp_path, pairs_csv, capsys, monkeypatch):
+    import io
+    import sys
+
+    from treernn import pipeline
+
+    out = tmp_path / "rel"
+    assert main(["train", "--model", "child-sum-tree-lstm", "--corpus", f"pairs:{pairs_csv}", "--out", str(out),
+                 "--data.text_columns", "first,second", "--epochs", "20", *TINY]) == 0
+    capsys.readouterr()
+    assert main(["relate", "--model", str(out), "The dog runs.", "The dog runs."]) == 0
+    line = json.loads(capsys.readouterr().out)
+    assert line["input"] == "<args>" and 1 <= line["score"] <= 5 and set(line["distribution"]) == set("12345")
+    same, none = pipeline.load(out).relate([("The dog runs.", "The dog runs."), ("The dog runs.", "The cow sings.")])
+    assert same.score > none.score  # it learned: a shared animal and verb relate more
+
+    assert main(["relate", "--model", str(out), "--file", str(pairs_csv), "--text-columns", "first,second"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert len(lines) == 108 and lines[0]["input"] == f"{pairs_csv}:2"
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(
+        b"The cat sleeps.\tThe cat sleeps.\nno tab here\n\tThe dog runs.\n\xff\tx\n")))
+    code = main(["relate", "--model", str(out), "-"])
+    captured = capsys.readouterr()
+    assert code == 2 and [json.loads(x)["input"] for x in captured.out.splitlines()] == ["<stdin>:1"]
+    errors = captured.err.splitlines()  # reading errors as they are read, refused pairs as their chunk runs
+    assert len(errors) == 4 and errors[-1] == "treernn: 3 input(s) failed"
+    for message in ("<stdin>:2: expected two texts separated by one TAB", "<stdin>:3: first text: empty text",
+                    "<stdin>:4: not UTF-8"):
+        assert any(message in e for e in errors), message
+    assert main(["relate", "--model", str(out), "only one"]) == 2
+    assert "relate takes two TEXT arguments" in capsys.readouterr().err
