@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from servers import running, stub_app
+from servers import ServerProcess, running, stub_app
 from treernn import pipeline
 from treernn.cli import main
 from treernn.serve.annotate import Annotator
@@ -54,3 +54,43 @@ def test_the_server_reads_a_text_as_training_did(tmp_path, reviews, capsys):
     assert got["errors"] == [{"text": 2, "error": "empty text"}]
     (sentence,) = corenlp["sentences"]  # the whole text, one tree
     assert [t["word"] for t in sentence["tokens"]] == expected[1]["tokens"]
+
+
+def test_a_pair_model_is_served_on_v1_relate(tmp_path, capsys):
+    """``treernn serve --model PAIR_DIR`` (here the model in a thread of the app): /v1/relate gives
+    what ``treernn relate`` gives; the sentence endpoints say it is a pair model."""
+    from treernn.serve.annotate import PairAnnotator
+
+    path = tmp_path / "pairs.csv"
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["a", "b", "score"])
+        for k, (x, y) in enumerate([("dog", "dog"), ("dog", "cat"), ("cat", "cat"), ("bird", "fish")] * 5):
+            writer.writerow([f"The {x} runs.", f"The {y} runs.", 5 if x == y else 1 + k % 3])
+    out = tmp_path / "pair"
+    assert main(["train", "--model", "lstm", "--corpus", f"pairs:{path}", "--out", str(out), "--epochs", "2",
+                 "--model.similarity_dim", "8", *TINY]) == 0
+    capsys.readouterr()
+    texts = [["The dog runs.", "The cat runs."], ["The bird runs.", ""], ["A fish.", "A fish."]]
+    assert main(["relate", "--model", str(out), "The dog runs.", "The cat runs."]) == 0
+    expected = json.loads(capsys.readouterr().out)
+    app, _ = stub_app(annotator=PairAnnotator(pipeline.load(out)))
+    with running(app) as url:
+        got = httpx.post(f"{url}/v1/relate", json={"pairs": texts}, timeout=60).json()
+        bad = httpx.post(f"{url}/v1/relate", json={"pairs": [["only one"]]}, timeout=60)
+        sentence = httpx.post(f"{url}/v1/classify", json={"texts": ["A text."]}, timeout=60)
+    assert [p["pair"] for p in got["pairs"]] == [0, 2]
+    assert got["pairs"][0]["score"] == pytest.approx(expected["score"], abs=1e-4)
+    assert got["errors"] == [{"pair": 1, "error": "second text: empty text"}]
+    assert bad.status_code == 400 and "pairs of strings" in bad.json()["error"]
+    assert sentence.status_code == 400 and "is a pair model" in sentence.json()["error"]
+
+    server = ServerProcess(["--model", str(out)])  # the real server: the model in its own process
+    try:
+        real = httpx.post(f"{server.url}/v1/relate", json={"pairs": texts}, timeout=60).json()
+        corenlp = httpx.post(server.url, params={"properties": '{"annotators": "sentiment"}'}, content="A text.",
+                             timeout=60)
+    finally:
+        assert server.stop() == 0
+    assert real == got
+    assert corenlp.status_code == 400 and "is a pair model" in corenlp.json()["error"]

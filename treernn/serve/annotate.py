@@ -15,6 +15,7 @@ import json
 from typing import Any, Optional, Sequence, Union
 
 from treernn import pipeline
+from treernn.errors import RequestError
 from treernn.pipeline import CORENLP_CLASSES, Predictor, SentencePrediction, corenlp_values
 from treernn.serve.corenlp import Sentence, Token, document_json, document_text
 from treernn.trees import Tree, from_spacy
@@ -130,13 +131,50 @@ def _span_text(text: str, tokens: list[Token]) -> str:
 
 #: What a request asks of a text: CoreNLP's JSON or text document (the answer's body, rendered
 #: where the model runs, so that the event loop only sends bytes), or the sentences with
-#: treernn's own per-node JSON (``/v1/classify``).
-FORMATS = ("json", "text", "classify")
+class PairAnnotator:
+    """A pair model's side of the server (``/v1/relate``): pairs of texts in, a score (or a
+    label) per pair out, as ``treernn relate`` writes them.
+
+    Args:
+        predictor: a :class:`~treernn.pipeline.PairPredictor`.
+    """
+
+    kind = "pair"
+
+    def __init__(self, predictor: Any) -> None:
+        self.predictor = predictor
+
+    def relate(self, pairs: Sequence[Sequence[str]]) -> list[dict]:
+        """``{"ok": {...}}`` (``treernn relate``'s fields) or ``{"error": reason}`` per pair."""
+        errors: dict[int, str] = {}
+        results = self.predictor.relate(pairs, refuse=lambda i, message: errors.setdefault(i, message))
+        out: list[dict] = [{"error": errors.get(i, "not labeled")} for i in range(len(pairs))]
+        for r in results:
+            body = r.to_json()
+            body.pop("pair")
+            out[r.index] = {"ok": body}
+        return out
+
+    def annotate(self, texts: Sequence[str], nodes: Optional[Sequence[bool]] = None) -> list:
+        raise RequestError("this server's model is a pair model: POST /v1/relate with "
+                           '{"pairs": [["a text", "another text"], ...]}')
 
 
-def respond(annotator: Any, items: Sequence[tuple[str, str]]) -> list[Union[bytes, list[Sentence]]]:
+#: treernn's own per-node JSON (``/v1/classify``); pairs (``/v1/relate``, pair models).
+FORMATS = ("json", "text", "classify", "relate")
+
+
+def respond(annotator: Any, items: Sequence[tuple[Any, str]]) -> list[Any]:
     """Annotate ``(text, format)`` items together (:data:`FORMATS`): a body (bytes) for
-    ``json`` and ``text``, the sentences for ``classify``."""
+    ``json`` and ``text``, the sentences for ``classify``; for ``relate`` the item is a pair of
+    texts and its answer :meth:`PairAnnotator.relate`'s."""
+    if any(fmt == "relate" for _, fmt in items):
+        if not isinstance(annotator, PairAnnotator):
+            raise RequestError("this server's model labels single texts; /v1/relate needs a pair model "
+                               "(treernn serve --model PAIR_DIR)")
+        if not all(fmt == "relate" for _, fmt in items):
+            raise RequestError("a batch mixed pairs with single texts")  # the batcher retries each alone
+        return annotator.relate([pair for pair, _ in items])
     documents = annotator.annotate([text for text, _ in items], [fmt == "classify" for _, fmt in items])
     out: list[Union[bytes, list[Sentence]]] = []
     for (_, fmt), sentences in zip(items, documents):

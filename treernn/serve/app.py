@@ -12,6 +12,8 @@ Routes:
   (``{"sentences": [...], "errors": [...]}``, each sentence as a line of ``treernn classify
   --format json``); with ``"document": true`` also ``"documents"``: one score per text, as
   ``treernn classify --document`` gives it (:func:`document_scores`).
+- ``POST /v1/relate`` (a pair model: ``treernn serve --model PAIR_DIR``): ``{"pairs": [[a, b],
+  ...]}`` in, ``{"pairs": [...], "errors": [...]}`` out, each pair as ``treernn relate`` writes it.
 - ``GET /v1/stats``: batches, texts and requests so far, the server's settings.
 
 Every error body is JSON with a one-line ``error``: 400 for bad input (malformed
@@ -51,6 +53,7 @@ from starlette.routing import Route
 
 from treernn.errors import RequestError, ServerError, TreernnError
 from treernn.serve.batching import Batcher
+from treernn.storage import read_json
 from treernn.serve.config import ServeConfig
 from treernn.serve.corenlp import decode_body, document_json, document_text, read_properties
 from treernn.serve.worker import ModelPool, ModelProcess
@@ -102,7 +105,7 @@ class _Service:
         if self.annotator is None:  # a worker process of several: its own model
             self.annotator = await loop.run_in_executor(None, make_annotator, self.config)
         else:
-            await loop.run_in_executor(None, _warm_up, self.annotator)
+            await loop.run_in_executor(None, _warm_up, self.annotator, self.config)
         if isinstance(self.annotator, (ModelProcess, ModelPool)):
             work = self.annotator.respond
         else:  # a model in this process (--model-worker thread, or a stand-in in the tests)
@@ -178,11 +181,26 @@ def make_annotator(config: ServeConfig) -> Any:
     return ModelProcess(config)
 
 
-def _warm_up(annotator: Any) -> None:
+def _warm_up(annotator: Any, config: ServeConfig) -> None:
+    pair = getattr(annotator, "kind", None) == "pair" or is_pair_model(config.model)
     if isinstance(annotator, (ModelProcess, ModelPool)):
-        annotator.respond([("Ready.", "json")])
+        annotator.respond([(("Ready.", "Ready."), "relate") if pair else ("Ready.", "json")])
+    elif pair:
+        annotator.relate([("Ready.", "Ready.")])
     else:
         annotator.annotate(["Ready."])
+
+
+def is_pair_model(directory: Optional[str]) -> bool:
+    """Whether the model directory holds a pair model (its ``config.json`` says a ``task``);
+    read without torch."""
+    if directory is None:
+        return False
+    try:
+        data = read_json(os.path.join(directory, "config.json"))
+    except TreernnError:
+        return False  # the model process will say what is wrong with it
+    return isinstance(data, dict) and isinstance(data.get("model"), dict) and data["model"].get("task") is not None
 
 
 def _refusals(handler):
@@ -315,6 +333,26 @@ def create_app(config: ServeConfig, annotator: Any = None) -> Starlette:
             answer["documents"] = document_scores(out)
         return JSONResponse(answer)
 
+    @_refusals
+    async def relate(request: Request) -> Response:
+        body = await service.read_text(request)
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            raise RequestError(f"the body is not JSON: {exc}") from None
+        pairs = data.get("pairs") if isinstance(data, dict) else None
+        if not isinstance(pairs, list) or not all(
+                isinstance(p, list) and len(p) == 2 and all(isinstance(t, str) for t in p) for p in pairs):
+            raise RequestError('the body must be {"pairs": [["a text", "another text"], ...]}: pairs of strings')
+        results = await service.respond([tuple(p) for p in pairs], "relate") if pairs else []
+        out, errors = [], []
+        for i, result in enumerate(results):
+            if "error" in result:
+                errors.append({"pair": i, "error": result["error"]})
+            else:
+                out.append({"pair": i, **result["ok"]})
+        return JSONResponse({"pairs": out, "errors": errors})
+
     async def stats(request: Request) -> Response:
         counts = service.batcher.stats.to_json() if service.batcher else {}
         return JSONResponse({"model": config.model_name, "ready": service.ready, "pid": os.getpid(),
@@ -328,6 +366,7 @@ def create_app(config: ServeConfig, annotator: Any = None) -> Starlette:
         Route("/ready", ready, methods=["GET"]),
         Route("/ping", ping, methods=["GET"]),
         Route("/v1/classify", classify, methods=["POST"]),
+        Route("/v1/relate", relate, methods=["POST"]),
         Route("/v1/stats", stats, methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan,

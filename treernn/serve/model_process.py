@@ -11,17 +11,17 @@ import signal
 import sys
 import traceback
 from multiprocessing.connection import Connection
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import torch
 
 from treernn import pipeline
 from treernn.errors import TreernnError
-from treernn.serve.annotate import Annotator, respond
+from treernn.serve.annotate import Annotator, PairAnnotator, respond
 from treernn.serve.config import ServeConfig
 
 
-def load_annotator(config: ServeConfig) -> Annotator:
+def load_annotator(config: ServeConfig) -> Union[Annotator, PairAnnotator]:
     """The model, its vocabulary and spaCy, ready to annotate, from a
     :class:`~treernn.serve.config.ServeConfig` (CheckpointError, ParserError for a bad model
     directory or spaCy pipeline)."""
@@ -29,6 +29,11 @@ def load_annotator(config: ServeConfig) -> Annotator:
     predictor = pipeline.load(config.model, device=config.device, batch_size=config.max_batch,
                               max_tokens=None, max_chars=None, threads=config.threads,
                               spacy_pipeline=config.spacy_pipeline)
+    if getattr(predictor, "kind", None) == "pair":  # a pair model: /v1/relate
+        predictor.texts.max_tokens = config.max_tokens or None
+        pairs = PairAnnotator(predictor)
+        pairs.relate([("Ready.", "Ready.")])  # load spaCy and warm up the model
+        return pairs
     predictor.parser  # load spaCy now, not on the first request
     annotator = Annotator(predictor, config.max_tokens or None)
     annotator.annotate(["Ready."])  # warm up spaCy and the model
