@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from treernn import storage
+from treernn.corpora.download import cache_dir
 from treernn.corpora.files import gc_paused
 from treernn.errors import CheckpointError, ParserError
 from treernn.parsing import SpacyParser, load_spacy, pipeline_id
@@ -40,9 +40,7 @@ _warned_unwritable: set[str] = set()
 def parse_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/treernn/parses`` (an absolute ``$XDG_CACHE_HOME`` only), else
     ``~/.cache/treernn/parses``."""
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
-    return base / "treernn" / "parses"
+    return cache_dir("parses")
 
 
 def cache_key(texts: Sequence[str], pipeline: str) -> str:

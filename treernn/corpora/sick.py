@@ -29,18 +29,16 @@ Pure Python: no torch, DGL or spaCy.
 
 from __future__ import annotations
 
-import http.client
 import math
 import os
 import shutil
 import tempfile
-import urllib.error
-import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from treernn.corpora.download import cache_dir, fetch, one_line
 from treernn.corpora.files import PathArg, ReadResult, iter_lines, read_text
 from treernn.errors import CorpusError, RecordError
 
@@ -102,9 +100,7 @@ def sick_cache_dir() -> Path:
 
     A relative ``$XDG_CACHE_HOME`` is ignored, as the XDG specification asks.
     """
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
-    return base / "treernn" / "sick"
+    return cache_dir("sick")
 
 
 def _file_in(root: Path) -> Optional[Path]:
@@ -160,9 +156,6 @@ def _options(cache: Path, url: str) -> str:
             f"or put {SICK_FILE} in {cache}, or download {url} and unzip it there")
 
 
-def _one_line(reason: object) -> str:
-    return " ".join(str(reason).split())
-
 
 # ---------------------------------------------------------------------------- download
 def _extract_sick(archive: Path, out: Path) -> None:
@@ -181,7 +174,7 @@ def _extract_sick(archive: Path, out: Path) -> None:
             with zf.open(member) as src, open(out, "wb") as dst:
                 shutil.copyfileobj(src, dst)
     except zipfile.BadZipFile as err:
-        raise CorpusError(f"{archive}: not a valid zip file ({_one_line(err)})") from None
+        raise CorpusError(f"{archive}: not a valid zip file ({one_line(err)})") from None
 
 
 def download_sick(cache_dir: Optional[PathArg] = None, url: str = SICK_URL) -> Path:
@@ -214,22 +207,10 @@ def download_sick(cache_dir: Optional[PathArg] = None, url: str = SICK_URL) -> P
         work = Path(tempfile.mkdtemp(prefix=".sick-download-", dir=dest))
     except OSError as err:
         raise CorpusError(f"{dest}: cannot create the cache folder: "
-                          f"{_one_line(err.strerror or err)}") from None
+                          f"{one_line(err.strerror or err)}") from None
     try:
         archive = work / "SICK.zip"
-        try:
-            with urllib.request.urlopen(url, timeout=_TIMEOUT) as response, \
-                    open(archive, "wb") as out:
-                shutil.copyfileobj(response, out)
-        except (OSError, ValueError, http.client.HTTPException) as err:
-            if isinstance(err, urllib.error.HTTPError):
-                reason: object = f"HTTP {err.code} {err.reason}"
-            else:
-                reason = getattr(err, "reason", None) or err
-            raise CorpusError(
-                f"cannot download SICK from {url}: {_one_line(reason)}; "
-                + _options(dest, url)
-            ) from None
+        fetch(url, archive, "SICK", _options(dest, url), _TIMEOUT)
         staged = work / SICK_FILE
         _extract_sick(archive, staged)
         with open(staged, "rb") as f:
@@ -241,7 +222,7 @@ def download_sick(cache_dir: Optional[PathArg] = None, url: str = SICK_URL) -> P
             os.replace(staged, target)
         except OSError as err:
             raise CorpusError(f"{target}: cannot move the downloaded file into place: "
-                              f"{_one_line(err.strerror or err)}") from None
+                              f"{one_line(err.strerror or err)}") from None
         return target
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -25,17 +25,16 @@ Pure Python: no torch, DGL or spaCy.
 
 from __future__ import annotations
 
-import http.client
 import os
 import shutil
 import tempfile
-import urllib.request
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Union
 
+from treernn.corpora.download import cache_dir, fetch, one_line
 from treernn.corpora.files import PathArg, read_treebank
 from treernn.errors import CorpusError
 from treernn.trees.tree import Tree
@@ -87,9 +86,7 @@ def sst_cache_dir() -> Path:
 
     A relative ``$XDG_CACHE_HOME`` is ignored, as the XDG specification asks.
     """
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
-    return base / "treernn" / "sst"
+    return cache_dir("sst")
 
 
 def _dir_with_splits(root: Path) -> Optional[Path]:
@@ -140,9 +137,6 @@ def _options(cache: Path, url: str) -> str:
             f"or put the files in {cache}, or download {url} and unzip it there")
 
 
-def _one_line(reason: object) -> str:
-    return " ".join(str(reason).split())
-
 
 # ---------------------------------------------------------------------------- download
 def _extract_splits(archive: Path, out: Path) -> None:
@@ -164,7 +158,7 @@ def _extract_splits(archive: Path, out: Path) -> None:
                 with zf.open(member) as src, open(out / split_file, "wb") as dst:
                     shutil.copyfileobj(src, dst)
     except zipfile.BadZipFile as err:
-        raise CorpusError(f"{archive}: not a valid zip file ({_one_line(err)})") from None
+        raise CorpusError(f"{archive}: not a valid zip file ({one_line(err)})") from None
 
 
 def download_sst(
@@ -205,19 +199,10 @@ def download_sst(
         work = Path(tempfile.mkdtemp(prefix=f".{dest.name}-download-", dir=dest.parent))
     except OSError as err:
         raise CorpusError(f"{dest.parent}: cannot create the cache folder: "
-                          f"{_one_line(err.strerror or err)}") from None
+                          f"{one_line(err.strerror or err)}") from None
     try:
         archive = work / "sst.zip"
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as response, \
-                    open(archive, "wb") as out:
-                shutil.copyfileobj(response, out)
-        except (OSError, ValueError, http.client.HTTPException) as err:
-            reason = getattr(err, "reason", None) or err
-            raise CorpusError(
-                f"cannot download SST from {url}: {_one_line(reason)}; "
-                + _options(dest, url)
-            ) from None
+        fetch(url, archive, "SST", _options(dest, url), timeout)
         staged = work / "sst"
         staged.mkdir()
         _extract_splits(archive, staged)

@@ -225,6 +225,15 @@ Health: <a href="/live">/live</a>, <a href="/ready">/ready</a>. Counts: <a href=
 """
 
 
+async def _json_body(service: Any, request: Request) -> Any:
+    """The request's body as JSON (400 when it is not)."""
+    body = await service.read_text(request)
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise RequestError(f"the body is not JSON: {exc}") from None
+
+
 def document_scores(sentences: list[dict]) -> list[dict]:
     """One score per text (``"document": true`` on ``/v1/classify``), as ``treernn classify
     --document`` gives it: the root distributions of the text's labeled sentences averaged,
@@ -303,11 +312,7 @@ def create_app(config: ServeConfig, annotator: Any = None) -> Starlette:
 
     @_refusals
     async def classify(request: Request) -> Response:
-        body = await service.read_text(request)
-        try:
-            data = json.loads(body)
-        except ValueError as exc:
-            raise RequestError(f"the body is not JSON: {exc}") from None
+        data = await _json_body(service, request)
         texts = data.get("texts") if isinstance(data, dict) else None
         if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
             raise RequestError('the body must be {"texts": ["a text", ...]}: a list of strings')
@@ -335,11 +340,7 @@ def create_app(config: ServeConfig, annotator: Any = None) -> Starlette:
 
     @_refusals
     async def relate(request: Request) -> Response:
-        body = await service.read_text(request)
-        try:
-            data = json.loads(body)
-        except ValueError as exc:
-            raise RequestError(f"the body is not JSON: {exc}") from None
+        data = await _json_body(service, request)
         pairs = data.get("pairs") if isinstance(data, dict) else None
         if not isinstance(pairs, list) or not all(
                 isinstance(p, list) and len(p) == 2 and all(isinstance(t, str) for t in p) for p in pairs):
