@@ -392,8 +392,11 @@ class TreeEncoder(Encoder):
         A leaf's state is a function of its word alone, so without gradients the encoder
         computes it once per word (one matrix multiply over the table) instead of once per
         leaf per batch. The table is rebuilt when the embedding or a cell parameter changes:
-        an optimizer step, ``load_state_dict``, ``.to()`` (each bumps the tensor's version
-        counter or moves its storage)."""
+        ``load_state_dict``, ``.to()``, an in-place edit (each bumps the tensor's version
+        counter or moves its storage), and after every forward pass with gradients, since an
+        optimizer step may follow it (the fused CPU optimizers bump no version counter: with
+        frozen embeddings the table went stale between epochs, and the dev scores that chose the
+        best epoch were computed with old leaf states)."""
         params = (self.embedding.weight, *self.cell.parameters())
         key = tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in params)
         if self._leaf_key != key:
@@ -477,6 +480,11 @@ class TreeEncoder(Encoder):
                 f"the batch is on {batch.device} but the encoder on {weight.device}; "
                 f"call batch.to({str(weight.device)!r})"
             )
+        if torch.is_grad_enabled():
+            # A forward with gradients may be followed by an optimizer step, and CPU's fused
+            # optimizers change the parameters without bumping their version counters: the
+            # table's key would not see it (stale leaf states in the next evaluation).
+            self._leaf_key = None
         if self._use_leaf_table(inputs):
             h_tab, c_tab = self._leaf_table()
             words = batch.slot_token_ids[: batch.num_leaves]  # (n0,) the leaves' words
