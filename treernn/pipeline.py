@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 import torch
 
 from treernn.corpora.dataset import Pair
-from treernn.corpora.texts import TREE_KINDS, text_tree
+from treernn.corpora.texts import TREE_KINDS, text_tree, token_limit_problem
 from treernn.device import pick_device
 from treernn.errors import ParserError, TreernnError
 from treernn.inputs import DEFAULT_MAX_CHARS, DEFAULT_MAX_TOKENS, Item, chunked, decode_inputs
@@ -348,13 +348,10 @@ class Predictor:
         sentences = [kept for kept in (drop_tokens(t, lambda token: not token.strip()) for t in trees) if kept is not None]
         if not sentences:
             return []
-        if self.max_tokens is not None:
-            sizes = [len(s.tokens()) for s in sentences]
-            n = max(sizes) if self.text_rule == "parsed" else sum(sizes)
-            if n > self.max_tokens:
-                what = "sentence" if self.text_rule == "parsed" else "text"
-                refuse(i, f"{what} of {n} tokens, over the limit of {self.max_tokens} (--max-tokens)")
-                return []
+        problem = token_limit_problem(sentences, self.text_rule, self.max_tokens)
+        if problem is not None:
+            refuse(i, problem)
+            return []
         tree = text_tree(sentences, self.text_rule, keep_labels=True)
         return [(0, prepare_tree(tree, self.config.encoder).map(label=_category))]
 

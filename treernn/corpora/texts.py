@@ -148,6 +148,20 @@ def text_tree(sentences: Sequence[Tree], trees: str = "parsed", keep_labels: boo
     return tree if keep_labels else tree.map(label=lambda _: None)
 
 
+def token_limit_problem(sentences: Sequence[Tree], trees: str, limit: Optional[int]) -> Optional[str]:
+    """Why a text is over ``--max-tokens``, or None: with parsed trees each sentence counts
+    (the longest), with data-independent trees the whole text (one tree over all its tokens).
+    The one rule of training, ``classify`` and the server."""
+    if limit is None:
+        return None
+    sizes = [len(s.tokens()) for s in sentences]
+    n = max(sizes) if trees == "parsed" else sum(sizes)
+    if n <= limit:
+        return None
+    what = "a sentence" if trees == "parsed" else "a text"
+    return f"{what} of {n} tokens, over the limit of {limit} (--max-tokens)"
+
+
 def _phrase_key(text: str) -> str:
     return "".join(text.split())
 
@@ -188,12 +202,9 @@ def _shape(items: list[TextItem], options: TextOptions, source: str, log: Callab
             bad.append(f"{source}:{item.line}: no tokens in the text")
             out.append(None)
             continue
-        sizes = [len(s.tokens()) for s in sents]  # parsed: each sentence counts; otherwise the whole text
-        n = max(sizes) if options.trees == "parsed" else sum(sizes)
-        if options.max_tokens is not None and n > options.max_tokens:
-            what = "a sentence" if options.trees == "parsed" else "a text"
-            bad.append(f"{source}:{item.line}: {what} of {n} tokens, over the limit of {options.max_tokens} "
-                       f"(--max-tokens)")
+        problem = token_limit_problem(sents, options.trees, options.max_tokens)
+        if problem is not None:
+            bad.append(f"{source}:{item.line}: {problem}")
             out.append(None)
             continue
         out.append(text_tree(sents, options.trees))
@@ -317,4 +328,4 @@ def _read_and_shape(path: Path, options: TextOptions, log: Callable[[str], None]
 
 
 __all__ = ["FORMATS", "TREE_KINDS", "TextOptions", "parse_split", "stratified_split", "text_tree",
-           "label_phrases", "load_text_task", "sort_labels", "looks_like_tree_file"]
+           "token_limit_problem", "label_phrases", "load_text_task", "sort_labels", "looks_like_tree_file"]

@@ -15,6 +15,7 @@ import json
 from typing import Any, Optional, Sequence, Union
 
 from treernn import pipeline
+from treernn.corpora.texts import token_limit_problem
 from treernn.errors import RequestError
 from treernn.pipeline import CORENLP_CLASSES, Predictor, SentencePrediction, corenlp_values
 from treernn.serve.corenlp import Sentence, Token, document_json, document_text
@@ -93,15 +94,10 @@ class Annotator:
             parsed = from_spacy(doc)
         else:
             parsed = [Tree(None, [Tree(token=t.text) for t in kept]) if len(kept) > 1 else Tree(token=kept[0].text)]
-        refused: list[str] = []
-        shaped = self.predictor._text(i, parsed, lambda _, message: refused.append(message))
-        limit = self.max_tokens
-        if refused or (limit is not None and self.predictor.text_rule != "parsed" and len(kept) > limit):
-            sentence.error = refused[0] if refused else (f"text of {len(kept)} tokens, over the limit of {limit} "
-                                                          f"(--max-tokens)")
-        elif limit is not None and self.predictor.text_rule == "parsed" and \
-                max(len(t.tokens()) for t in parsed) > limit:
-            sentence.error = f"a sentence of the text is over the limit of {limit} tokens (--max-tokens)"
+        problem = token_limit_problem(parsed, self.predictor.text_rule, self.max_tokens)
+        shaped = [] if problem else self.predictor._text(i, parsed, lambda _, message: None)
+        if problem is not None:
+            sentence.error = problem
         elif shaped:
             trees.append(shaped[0][1])
             waiting.append((sentence, i))

@@ -20,8 +20,6 @@ from treernn.models.config import ModelConfig
 from treernn.models.directory import CONFIG, METRICS, read_model_dir, read_weights, write_model_files
 from treernn.resources import bundled_model_dir
 from treernn.storage import atomic_write_json, read_json
-
-SPLIT = "split.json"
 from treernn.training import checkpoint as ckpt
 from treernn.training import distributed
 from treernn.training.config import DataConfig, RunConfig
@@ -30,11 +28,14 @@ from treernn.training.trainer import Trainer, seed_everything
 from treernn.trees import Tree
 from treernn.vocab import Vocab, load_vectors, vector_file_info
 
+#: A text corpus's run directory: the files read, the split and the item ids of each part.
+SPLIT = "split.json"
+
 
 # ---------------------------------------------------------------------------------- metrics
 @torch.no_grad()
-def predict_batches(model, trees: Sequence[Tree], vocab, device, batch_size: int = 256):
-    """Yield (trees, ClassifierOutput, targets) per batch, in order, model in eval mode."""
+def predict_batches(model, trees: Sequence, vocab, device, batch_size: int = 256):
+    """Yield (items, output, targets) per batch of ``trees`` (or pairs), in order, model in eval mode."""
     was_training = model.training
     model.eval()
     try:
@@ -114,22 +115,14 @@ def evaluate_pairs(model, pairs: Sequence[Pair], vocab, device, batch_size: int 
     """Metrics of a pair model: relatedness: Pearson's r, Spearman's rho and MSE of the predicted
     scores (on the file's scale: ``score_low`` is class 1); classes: accuracy. ``loss`` the mean
     loss per pair."""
-    was_training = model.training
-    model.eval()
     predicted, gold, right, loss_sum = [], [], 0, 0.0
-    try:
-        for b0 in range(0, len(pairs), batch_size):
-            chunk = pairs[b0:b0 + batch_size]
-            batch, targets = model.make_batch(chunk, vocab, device)
-            out = model(batch, targets)
-            loss_sum += float(out.loss) * len(chunk)
-            if model.task == "relatedness":
-                predicted += (out.scores + (score_low - 1)).tolist()
-                gold += [p.score + score_low - 1 for p in chunk]
-            else:
-                right += int((out.logits.argmax(-1) == targets).sum())
-    finally:
-        model.train(was_training)
+    for chunk, out, targets in predict_batches(model, pairs, vocab, device, batch_size):
+        loss_sum += float(out.loss) * len(chunk)
+        if model.task == "relatedness":
+            predicted += (out.scores + (score_low - 1)).tolist()
+            gold += [p.score + score_low - 1 for p in chunk]
+        else:
+            right += int((out.logits.argmax(-1) == targets).sum())
     metrics: dict = {"pairs": len(pairs), "loss": loss_sum / max(len(pairs), 1)}
     if model.task == "relatedness":
         metrics.update(pearson=pearson(predicted, gold), spearman=spearman(predicted, gold), mse=mse(predicted, gold))
