@@ -21,6 +21,13 @@ def sst_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def sick_dir() -> Path:
+    if not (SHARED / "corpora" / "sick" / "SICK.txt").exists():
+        pytest.skip(f"shared SICK corpus not found at {SHARED / 'corpora' / 'sick'}")
+    return SHARED / "corpora" / "sick"
+
+
+@pytest.fixture(scope="session")
 def nlp():
     """The spaCy English pipeline, loaded once."""
     from treernn.parsing import load_spacy

@@ -352,7 +352,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from treernn.bench import bench_config, format_table, run_benchmark, write_json
 
     cfg = bench_config(args.quick, args.batch_sizes, args.device, args.data_path, args.vectors,
-                       args.threads, args.configs, rounds=args.rounds, pipeline_sentences=args.pipeline_sentences)
+                       args.threads, args.configs, rounds=args.rounds, pipeline_sentences=args.pipeline_sentences,
+                       sick_path=args.sick_path)
     report = run_benchmark(cfg, log=lambda m: print(m, file=sys.stderr))
     print(format_table(report))
     if args.json:
@@ -576,6 +577,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--batch-sizes", metavar="B,B", help="default 25,256 (--quick: 4,16)")
     b.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     b.add_argument("--data-path", metavar="DIR", help="the SST folder (train.txt ...)")
+    b.add_argument("--sick-path", metavar="PATH", help="SICK.txt or its folder (child-sum-sick)")
     b.add_argument("--vectors", metavar="FILE", help="300-d vectors for the embeddings "
                                                      "(default random: the cost is the same)")
     b.add_argument("--threads", type=int, help="torch threads (default: PyTorch's)")

@@ -13,9 +13,11 @@ from treernn.cli import main
 
 
 @pytest.mark.slow
-def test_quick_bench_reports_every_configuration(sst_dir, tmp_path, capsys):
+def test_quick_bench_reports_every_configuration(sst_dir, sick_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the SICK parses
     out = tmp_path / "bench.json"
-    assert main(["bench", "--quick", "--json", str(out), "--data-path", str(sst_dir)]) == 0
+    assert main(["bench", "--quick", "--json", str(out), "--data-path", str(sst_dir),
+                 "--sick-path", str(sick_dir)]) == 0
     report = json.loads(out.read_text())
 
     assert report["skipped"] == {}
@@ -41,7 +43,11 @@ def test_quick_bench_reports_every_configuration(sst_dir, tmp_path, capsys):
     assert abs(pipe["parse_share"] + pipe["model_share"] - 1) < 0.01
     assert "ner" in pipe["full_spacy"]["components"] and "ner" not in pipe["components"]
     assert pipe["full_spacy"]["sentences"] == pipe["sentences"] and pipe["speedup_vs_full_spacy"] > 0
+    sick = [r for r in report["results"] if r["config"] == "child-sum-sick"]
+    assert all(r["epoch_items"] == 4439 and r["epoch_seconds"] == round(4439 / r["train"]["sentences_per_s"], 2)
+               for r in sick)
     table = capsys.readouterr().out
+    assert "an epoch of 4,439 items at the train rate" in table
     assert all(name in table for name in CONFIGS) and "pipeline (text in" in table and "the pipeline as it was" in table
 
 
@@ -93,3 +99,27 @@ def test_bad_rounds_and_pipeline_sentences_name_the_fix(option, value, message):
 def test_rounds_and_pipeline_sentences_reach_the_config():
     cfg = bench_config(rounds=3, pipeline_sentences=0)
     assert cfg.rounds == 3 and cfg.pipeline_sentences == 0
+
+
+@pytest.mark.slow
+def test_missing_sick_skips_the_pair_workload_and_says_why(sst_dir, tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--quick", "--json", str(out), "--data-path", str(sst_dir), "--configs",
+                 "child-sum-sick,bilstm", "--sick-path", str(tmp_path / "nowhere"), "--pipeline-sentences", "0"]) == 0
+    report = json.loads(out.read_text())
+    assert set(report["skipped"]) == {"child-sum-sick"} and "no such file" in report["skipped"]["child-sum-sick"]
+    assert {r["config"] for r in report["results"]} == {"bilstm"}
+    assert "child-sum-sick    skipped:" in capsys.readouterr().out
+
+
+def test_the_pair_epoch_goal_is_an_upper_bound():
+    from treernn.bench.report import _targets
+
+    def row(rate):
+        return {"config": "child-sum-sick", "batch_size": 25, "train": {"sentences_per_s": rate},
+                "epoch_items": 4439, "epoch_seconds": round(4439 / rate, 2), "infer_over_train": 2.0}
+
+    fast, slow = _targets([row(900.0)]), _targets([row(300.0)])
+    assert fast == [{"target": "child-sum-sick epoch of 4,439 pairs, s", "value": 4.93, "goal": 10.0,
+                     "at_most": True, "met": True}]
+    assert slow[0]["value"] == 14.8 and not slow[0]["met"]

@@ -43,6 +43,8 @@ class BenchConfig:
         dependency_trees: sentences parsed with spaCy for ``child-sum-deps`` (cycled).
         configs: which configurations to run (None: all of :data:`CONFIGS`).
         pipeline_sentences: sentences for the parse-and-classify pipeline measurement (0: skip).
+        sick_path: SICK.txt or its folder for ``child-sum-sick`` (None: ``$TREERNN_DATA`` or
+            the cache, see ``load_sick``; not found: the configuration is skipped, said why).
     """
 
     quick: bool = False
@@ -66,6 +68,7 @@ class BenchConfig:
     seed: int = 0
     configs: Optional[tuple[str, ...]] = None
     pipeline_sentences: int = 1000
+    sick_path: Optional[str] = None
 
     @classmethod
     def quick_run(cls, **changes: Any) -> "BenchConfig":
@@ -86,7 +89,12 @@ CONFIGS = {
     "child-sum-deps": "Child-Sum Tree-LSTM, spaCy dependency trees, loss on labelled nodes",
     "rntn-native": "RNTN, native backend, SST trees, loss on every node",
     "bilstm": "fused BiLSTM (nn.LSTM), loss on the sentence label only",
+    "child-sum-sick": ("Child-Sum Tree-LSTM pair model (relatedness), SICK training pairs "
+                       "parsed by spaCy; a row counts pairs (two sentences each)"),
 }
+
+#: SICK's training pairs: an epoch of ``child-sum-sick`` (the pair goal: under 10 s, one thread)
+SICK_TRAIN_PAIRS = 4439
 
 MEMORY_NOTE_CPU = (
     "peak RSS increase of the process during a measurement's slice (VmHWM reset through "
@@ -101,13 +109,14 @@ MEMORY_NOTE_CUDA = ("torch.cuda.max_memory_allocated during a measurement's slic
 def bench_config(quick: bool = False, batch_sizes: Optional[str] = None, device: str = "cpu",
                  data_path: Optional[str] = None, vectors: Optional[str] = None,
                  threads: Optional[int] = None, configs: Optional[str] = None,
-                 rounds: Optional[int] = None, pipeline_sentences: Optional[int] = None) -> BenchConfig:
+                 rounds: Optional[int] = None, pipeline_sentences: Optional[int] = None,
+                 sick_path: Optional[str] = None) -> BenchConfig:
     """A :class:`BenchConfig` from command-line values (``batch_sizes`` like ``"25,256"``).
 
     Raises:
         BenchError: batch sizes that are not positive integers, or threads < 1.
     """
-    changes: dict = {"device": device, "data_path": data_path, "vectors": vectors}
+    changes: dict = {"device": device, "data_path": data_path, "vectors": vectors, "sick_path": sick_path}
     if vectors is not None:  # the input size follows the file (GloVe 6B 50-d: E = 50)
         try:
             changes["input_dim"] = vector_file_info(vectors).dim

@@ -174,9 +174,12 @@ def _run(cfg: BenchConfig, device: torch.device, names: tuple,
         if s.phase == "train":
             rows.append({"config": s.workload.name, "batch_size": s.batch_size})
         rows[-1][s.phase] = s.result(best, factor)
-    for row in rows:
+    for row, s in zip(rows, series[::2]):
         row["infer_over_train"] = round(
             row["infer"]["sentences_per_s"] / row["train"]["sentences_per_s"], 2)
+        if s.workload.epoch_items:  # a training epoch at this rate
+            row["epoch_items"] = s.workload.epoch_items
+            row["epoch_seconds"] = round(s.workload.epoch_items / row["train"]["sentences_per_s"], 2)
     peak = {
         "peak_gflops": round(statistics.median(p["peak_gflops"] for p in calm_peaks), 1),
         "shapes": [dict(m=m, k=k, n=n, gflops=round(statistics.median(

@@ -19,10 +19,12 @@ from torch import nn
 from treernn._dgl import import_dgl
 from treernn.batching import batch_trees, plan_tree
 from treernn.batching.sequence import batch_sequences
-from treernn.bench.config import CONFIGS, BenchConfig, BenchError
+from treernn.bench.config import CONFIGS, SICK_TRAIN_PAIRS, BenchConfig, BenchError
 from treernn.bench.dgl_example import DGLExampleTreeLSTM
 from treernn.bench.timing import _sync
 from treernn.corpora import load_sst
+from treernn.corpora.pairs import load_pair_task
+from treernn.corpora.texts import TextOptions
 from treernn.corpora.tasks import dependency_versions
 from treernn.encoders.registry import build_encoder
 from treernn.encoders.tree import TreeEncoder
@@ -48,6 +50,7 @@ class _Workload:
     flops: Callable[[list], float]  # analytic forward matmul FLOPs of a batch of items
     note: str = ""
     infer_flops: Optional[Callable[[list], float]] = None  # when inference does less
+    epoch_items: Optional[int] = None  # items of a training epoch, when the report gives its time
 
 
 def _tree_flops(kind: str, E: int, H: int, C: int, g_leaf: int,
@@ -210,7 +213,44 @@ def _build_workload(name: str, cfg: BenchConfig, data: _Data, plans: list,
 
         return _Workload(name, model, data.tokens, seq_collate, _bilstm_flops(E, H, C),
                          note="loss on the sentence label only")
+    if name == "child-sum-sick":
+        return _sick_workload(cfg, device)
     raise BenchError(f"unknown configuration {name!r}; known: {', '.join(CONFIGS)}")
+
+
+def _sick_workload(cfg: BenchConfig, device: torch.device) -> _Workload:
+    """``child-sum-sick``: the ``compare sick`` recipe of the Dependency Tree-LSTM (E 50, word
+    vectors held fixed, memory H, similarity 50, 5 score classes), on SICK's training pairs
+    (parsed by spaCy through the parse cache; ``max_trees`` pairs at most). Items are pairs.
+
+    Raises:
+        CorpusError: SICK not found and not downloadable (the caller reports a skip).
+    """
+    E, H, Hs, K = 50, cfg.hidden_dim, 50, 5
+    dataset = load_pair_task("sick", "relatedness", TextOptions(progress=False), path=cfg.sick_path,
+                             log=lambda m: None)
+    pairs = list(dataset.splits["train"])
+    random.Random(cfg.seed).shuffle(pairs)
+    if cfg.max_trees is not None:
+        pairs = pairs[: cfg.max_trees]
+    vocab = Vocab.build((p.tokens() for p in pairs), lowercase=True)
+    model = build_model(ModelConfig(encoder="child-sum-tree-lstm", input_dim=E, hidden_dim=H, dropout=0.0,
+                                    vocab_size=len(vocab), num_classes=K, label_names=dataset.label_names,
+                                    task="relatedness"), vocab).to(device)
+    model.encoder.embedding.weight.requires_grad_(False)  # fixed word vectors, as Tai et al.
+    items = model.plan(pairs, vocab)
+    cell = model.encoder.cell
+    trees = _tree_flops("child-sum-tree-lstm", E, H, 0, getattr(cell, "leaf_projection_size", cell.projection_size),
+                        cell.projection_size)
+
+    def count(batch: list, trees=trees) -> float:  # both sides' trees + the similarity head
+        return trees([x[0] for x in batch] + [x[1] for x in batch]) + 2 * len(batch) * (2 * H * Hs + Hs * K)
+
+    def collate(batch: list):
+        return model.make_batch(batch, vocab, device=device)
+
+    return _Workload("child-sum-sick", model, items, collate, count, epoch_items=SICK_TRAIN_PAIRS,
+                     note=f"{len(items)} pairs; E {E} fixed, similarity {Hs}; rows count pairs")
 
 
 def _steps(w: _Workload) -> tuple[Callable[[list], None], Callable[[list], None]]:

@@ -1,4 +1,5 @@
-"""Corpora: treebank files, labeled-tree TSV files and the Stanford Sentiment Treebank.
+"""Corpora: treebank files, labeled-tree TSV files, the Stanford Sentiment Treebank and SICK's
+sentence pairs.
 
 Pure Python: importing this package imports neither torch, DGL nor spaCy.
 """
@@ -10,6 +11,16 @@ from treernn.corpora.labeled import (
     parse_labeled_line,
     read_labeled_trees,
     write_labeled_trees,
+)
+from treernn.corpora.sick import (
+    ENTAILMENT_LABELS,
+    SICK_URL,
+    SickPair,
+    download_sick,
+    find_sick,
+    load_sick,
+    read_sick,
+    sick_cache_dir,
 )
 from treernn.corpora.sst import (
     SST_URL,
@@ -38,4 +49,12 @@ __all__ = [
     "load_sst",
     "sst_cache_dir",
     "sst_stats",
+    "SICK_URL",
+    "ENTAILMENT_LABELS",
+    "SickPair",
+    "find_sick",
+    "download_sick",
+    "read_sick",
+    "load_sick",
+    "sick_cache_dir",
 ]
