@@ -337,6 +337,40 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_tune(args: argparse.Namespace) -> int:
+    from treernn.errors import TuneError
+    from treernn.training import tune
+
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    if args.jobs < 1:
+        raise TuneError(f"--jobs must be >= 1, got {args.jobs}; e.g. --jobs 2 (one process per core)")
+    if args.worker:  # one of --jobs N's processes
+        tune.work(Path(args.resume), tune.read_spec(args.resume), args.worker_index, args.threads, log)
+        return 0
+    if args.resume:
+        given = [f"--{f.replace('_', '-')}" for f in ("model", "corpus", "out", "space", "storage", "data_path",
+                                                      "vectors", "device", "seed") if getattr(args, f) is not None]
+        if given or args.overrides:
+            raise TuneError(f"--resume DIR continues the study as it was set up, got {', '.join(given + args.overrides[:1])}; "
+                            "leave them out (only --trials, --jobs and --threads may change)")
+        directory = Path(args.resume)
+        spec = tune.prepare(directory, None, args.trials)
+    else:
+        missing = [f"--{f}" for f in ("model", "corpus", "out") if getattr(args, f) is None]
+        if missing:
+            raise TuneError(f"treernn tune needs {', '.join(missing)}, got none; e.g. treernn tune --model lstm "
+                            "--corpus sst --out runs/tune-lstm (or --resume DIR)")
+        pairs: list[tuple[str, object]] = [("run.device", args.device)] if args.device else []
+        spec = tune.new_spec(args.model, args.corpus, pairs + _overrides(args.overrides), args.space,
+                             args.trials if args.trials is not None else 12, args.seed or 0, args.storage,
+                             args.data_path, args.vectors)
+        directory = Path(args.out)
+        spec = tune.prepare(directory, spec)
+    best = tune.tune(directory, spec, args.jobs, args.threads, log)
+    print(json.dumps(best or {}, indent=2))
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from treernn import demos
 
@@ -556,6 +590,33 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--vectors", metavar="FILE", help="word vectors for sst, sick and text:PATH (GloVe/word2vec text)")
     m.set_defaults(func=_cmd_compare)
 
+    u = sub.add_parser(
+        "tune", help="search settings on dev (Optuna), each trial a run directory",
+        description="Search a model's settings, judged on dev only: Optuna's TPE sampler and median pruner, "
+                    "the study in DIR/study.db (SQLite), each trial a run directory in DIR/trials, the best "
+                    "trial's settings in DIR/best.toml (treernn train --config DIR/best.toml). A stopped "
+                    "study continues with --resume DIR. The space is the model's default (sst, sick, "
+                    "ambiguity-*, text:PATH presets) or a TOML file's [space] table; settings every trial "
+                    "shares can be given as --SECTION.KEY VALUE.")
+    u.add_argument("--model", help="a preset of the corpus's experiment (treernn compare --help), else an encoder")
+    u.add_argument("--corpus", help="as treernn train --corpus")
+    u.add_argument("--out", metavar="DIR", help="the study directory")
+    u.add_argument("--resume", metavar="DIR", help="continue the study in DIR")
+    u.add_argument("--trials", type=int, help="trials in all, pruned ones counted (default 12)")
+    u.add_argument("--space", metavar="FILE.toml", help="a [space] table: \"section.key\" = {low, high[, log, step]} "
+                                                        "or {choices = [...]}")
+    u.add_argument("--jobs", type=int, default=1, help="processes working on the study (default 1)")
+    u.add_argument("--threads", type=int, help="torch threads per process (default: PyTorch's; 1 with --jobs > 1)")
+    u.add_argument("--storage", metavar="URL", help="an Optuna RDB storage URL instead of DIR/study.db "
+                                                    "(several machines: e.g. postgresql://user@host/db)")
+    u.add_argument("--seed", type=int, help="the sampler's and every trial's training seed (default 0)")
+    u.add_argument("--device", help="auto (default), cpu or cuda")
+    u.add_argument("--data-path", metavar="DIR", help="where the corpus is")
+    u.add_argument("--vectors", metavar="FILE", help="word vectors (GloVe/word2vec text)")
+    u.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    u.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
+    u.set_defaults(func=_cmd_tune)
+
     d = sub.add_parser("demo", help="the two lessons of the classic RNN tutorials",
                        description="addition: an Elman RNN learns 8-bit binary addition; "
                                    "gradients: exploding/vanishing products and gradient norms, "
@@ -596,7 +657,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra and hasattr(args, "text") and not any(x.startswith("--") for x in extra):
         args.text, extra = args.text + extra, []  # TEXT after an option: `classify DIR --format json "..."`
-    if extra and args.command not in ("train", "compare"):
+    if extra and args.command not in ("train", "compare", "tune"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.overrides = extra
     func: Callable[[argparse.Namespace], int] = args.func

@@ -25,6 +25,11 @@ class ConfigError(TreernnError, ValueError):
     """
 
 
+class TuneError(ConfigError):
+    """``treernn tune``: a bad search space (an unknown setting, a malformed range), a study
+    directory of another model or corpus, a damaged study file, a bad ``--jobs``."""
+
+
 class CheckpointError(TreernnError):
     """A model directory or a stored file is missing, incomplete, corrupt, unwritable, or a
     pickle (never loaded)."""

@@ -560,3 +560,27 @@ def test_encoders_run_on_device(device):
         enc = SequenceEncoder(len(VOCAB), E, H, cell, bidirectional=True, device=device)
         out = enc(batch)
         assert out.final.device.type == device and bool(torch.isfinite(out.final).all())
+
+
+@pytest.mark.parametrize("cell", ["lstm", "jordan"])
+def test_input_dropout_masks_each_token_while_training_only(cell):
+    vocab = Vocab.build(SENTENCES)
+    batch = batch_sequences(SENTENCES, vocab)
+    torch.manual_seed(0)
+    enc = SequenceEncoder(len(vocab), 6, 5, cell=cell, bidirectional=True, input_dropout=0.5)
+    enc.eval()
+    with torch.no_grad():
+        plain = enc(batch).final
+    enc.train()
+    torch.manual_seed(7)
+    dropped = enc(batch).final
+    # the same draw on the word vectors, given as inputs (which are not dropped again)
+    torch.manual_seed(7)
+    x = torch.nn.functional.dropout(enc.embedding(batch.token_ids), 0.5, training=True)  # (B, L, E)
+    assert x.eq(0).any() and torch.allclose(dropped, enc(batch, inputs=x).final)
+    assert not torch.allclose(dropped, plain)
+    enc.eval()
+    with torch.no_grad():  # evaluation ignores it
+        assert torch.allclose(enc(batch).final, plain)
+    with pytest.raises(EncoderError, match="input_dropout"):
+        SequenceEncoder(10, 6, 5, input_dropout=1.0)

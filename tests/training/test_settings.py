@@ -83,7 +83,7 @@ BAD: dict[str, tuple[object, str]] = {
 # Options a builder does not take are errors too, not dropped.
 NOT_AN_OPTION = [("tree-lstm", "model.layers", 2), ("tree-lstm", "model.pooling", "mean"),
                  ("lstm", "model.backend", "dgl"), ("bilstm-lstm", "model.layers", 2),
-                 ("rcnn", "model.bidirectional", True), ("lstm", "model.input_dropout", 0.2)]
+                 ("rcnn", "model.bidirectional", True), ("rcnn", "model.input_dropout", 0.2)]
 
 
 def test_every_setting_has_a_bad_value_here():

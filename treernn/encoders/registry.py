@@ -75,11 +75,12 @@ def _build_tree(vocab_size: int, input_dim: int, hidden_dim: int, *, cell: str,
 
 
 def _build_sequence(vocab_size: int, input_dim: int, hidden_dim: int, *, cell: str, layers: int = 1,
-                    bidirectional: bool = False, pooling: str = "last", dropout: float = 0.0) -> Encoder:
+                    bidirectional: bool = False, pooling: str = "last", dropout: float = 0.0,
+                    input_dropout: float = 0.0) -> Encoder:
     # dropout acts between stacked layers (PyTorch's; one layer has none)
     return SequenceEncoder(vocab_size, input_dim, hidden_dim, cell=cell, num_layers=layers,
                            bidirectional=bidirectional, pooling=pooling,
-                           dropout=dropout if layers > 1 else 0.0)
+                           dropout=dropout if layers > 1 else 0.0, input_dropout=input_dropout)
 
 
 def _build_bilstm_lstm(vocab_size: int, input_dim: int, hidden_dim: int, *, dropout: float = 0.0) -> Encoder:
@@ -93,14 +94,17 @@ def _build_rcnn(vocab_size: int, input_dim: int, hidden_dim: int, *,
 
 _DROPOUT = Option(float, "a probability in [0, 1), e.g. 0.5", minimum=0.0, below=1.0)
 
+_INPUT_DROPOUT = Option(float, "dropout on each token's word vector while training, a "
+                        "probability in [0, 1), e.g. 0.5", minimum=0.0, below=1.0)
+
 BUILDERS: dict[str, Builder] = {
     "tree": Builder(_build_tree, {
         "backend": Option(str, "native (one batched step per tree level) or dgl (DGL graphs)",
                           choices=BACKENDS),
-        "input_dropout": Option(float, "dropout on each token's word vector while training, a "
-                                "probability in [0, 1), e.g. 0.5", minimum=0.0, below=1.0),
+        "input_dropout": _INPUT_DROPOUT,
     }),
     "sequence": Builder(_build_sequence, {
+        "input_dropout": _INPUT_DROPOUT,
         "layers": Option(int, "the number of stacked layers, 1 or more", minimum=1),
         "bidirectional": Option(bool, "true reads both directions"),
         "pooling": Option(str, "how the final vector is made from the states", choices=POOLINGS),

@@ -131,6 +131,8 @@ class SequenceEncoder(Encoder):
             and, if bidirectional, the backward direction's state at the first token), or the
             ``'mean'`` / ``'max'`` of the top layer's states over the real tokens.
         padding_idx: the PAD id (the vocabulary's is 0).
+        input_dropout: dropout on each token's word vector while training (as
+            :class:`~treernn.encoders.tree.TreeEncoder`'s; default 0); not on ``inputs``.
         cell_kwargs: extra keyword arguments of a loop layer, e.g. ``{'spectral_radius': 0.8}``
             for ``'esn'`` or ``{'tau': 4.0, 'learn_tau': True}`` for ``'leaky'``.
         device, dtype: where and in which dtype parameters are created.
@@ -157,6 +159,7 @@ class SequenceEncoder(Encoder):
         dropout: float = 0.0,
         pooling: str = "last",
         padding_idx: int = 0,
+        input_dropout: float = 0.0,
         *,
         cell_kwargs: Optional[Mapping[str, Any]] = None,
         device=None,
@@ -173,6 +176,8 @@ class SequenceEncoder(Encoder):
                 raise EncoderError(f"SequenceEncoder: {name} must be a positive int, got {value!r}")
         if not 0 <= dropout < 1:
             raise EncoderError(f"SequenceEncoder: dropout must be in [0, 1), got {dropout!r}")
+        if not 0 <= input_dropout < 1:
+            raise EncoderError(f"SequenceEncoder: input_dropout must be in [0, 1), got {input_dropout!r}")
         if cell_kwargs and cell in FUSED_CELLS:
             raise EncoderError(
                 f"cell_kwargs are for the loop cells {list(LOOP_CELLS)}; the fused {cell!r} "
@@ -185,6 +190,7 @@ class SequenceEncoder(Encoder):
         self.num_directions = 2 if bidirectional else 1
         fk = {"device": device, "dtype": dtype}
         self.embedding = nn.Embedding(vocab_size, input_dim, padding_idx=padding_idx, **fk)
+        self.input_dropout = nn.Dropout(input_dropout)  # on each token's word vector, as the tree encoders'
         self.rnn: nn.Module
         if cell in FUSED_CELLS:
             module, extra = FUSED_CELLS[cell]
@@ -215,6 +221,8 @@ class SequenceEncoder(Encoder):
 
     def forward(self, batch: SequenceBatch, inputs: Optional[Tensor] = None) -> EncoderOutput:
         x = embed_or_inputs(self, batch, inputs)  # (B, L, E)
+        if inputs is None and self.training and self.input_dropout.p > 0:
+            x = self.input_dropout(x)  # the word vectors only, as TreeEncoder's input_dropout
         if self.cell in FUSED_CELLS:
             states, h_n = run_fused(self.rnn, x, batch)  # (B, L, D*H), (layers*D, B, H)
         else:

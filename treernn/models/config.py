@@ -51,8 +51,8 @@ class ModelConfig:
         backend: tree encoders: ``native`` (default) or ``dgl``.
         layers, bidirectional, pooling: sequence encoders (defaults from the preset).
         context_dim: the RCNN's context size (default H).
-        input_dropout: tree encoders: dropout on each token's word vector while training
-            (default 0).
+        input_dropout: tree and chain encoders: dropout on each token's word vector while
+            training (default 0).
         similarity_dim: pair models: the size of the similarity layer (Tai et al. 2015: 50).
         vocab_size, num_classes, label_names, sentence_classes, task: derived from the data
             (``task``: None for one sentence, ``relatedness`` or ``classes`` for sentence pairs).

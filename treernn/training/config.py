@@ -312,6 +312,8 @@ def _check_type(value: Any, kind: Any, where: str) -> Any:
         raise ConfigError(f"{where} cannot be none, got None; give a value")
     if optional:
         kind = next(a for a in typing.get_args(kind) if a is not type(None))
+        if kind is not str and isinstance(value, str) and value.lower() in ("none", "null"):
+            return None  # TOML has no null: "none" unsets an optional number or flag
     base = typing.get_origin(kind) or kind
     if base is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)

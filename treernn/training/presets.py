@@ -123,6 +123,62 @@ PUBLISHED_SICK = {
     "tree-lstm": (0.8582, 0.7966, 0.2734), "child-sum-tree-lstm": (0.8676, 0.8083, 0.2532),
 }
 
+# Search spaces of ``treernn tune`` (the form of a space file's [space] table): the same kinds of
+# settings for every model where they apply: the learning rates of the model (AdaGrad) and of the
+# word vectors (SGD), dropout on the word vectors and before the softmax, the hidden size from
+# 2/3 to 4/3 of the model's matched size (Tai et al. matched parameter counts; H^2 terms then
+# span 0.44-1.78x), and the most epochs (early stopping, patience 5, may end sooner).
+def hidden_choices(hidden: int) -> list[int]:
+    """2/3, 1 and 4/3 of ``hidden`` (the parameter budget of a tuned model)."""
+    return sorted({max(1, round(hidden * 2 / 3)), hidden, round(hidden * 4 / 3)})
+
+
+def default_space(preset: Optional[Preset], settings: dict[str, Any]) -> dict[str, dict]:
+    """The search space of a model (``settings``: the run's settings before tuning)."""
+    hidden = (preset.settings if preset else {}).get("model.hidden_dim", settings.get("model.hidden_dim", 150))
+    if str(settings.get("data.corpus", "")).startswith("ambiguity-"):  # small, fast: the tests' corpus
+        return {"trainer.lr": {"low": 0.001, "high": 0.03, "log": True},
+                "model.dropout": {"low": 0.0, "high": 0.6, "step": 0.1},
+                "trainer.epochs": {"low": 2, "high": 6}}
+    space: dict[str, dict] = {
+        "trainer.lr": {"low": 0.01, "high": 0.2, "log": True},
+        "trainer.embedding_lr": {"low": 0.01, "high": 0.5, "log": True},
+        "model.input_dropout": {"low": 0.0, "high": 0.5, "step": 0.05},
+        "model.dropout": {"low": 0.0, "high": 0.7, "step": 0.05},
+        "model.hidden_dim": {"choices": hidden_choices(int(hidden))},
+        "trainer.epochs": {"low": 6, "high": 20},
+    }
+    if settings.get("data.freeze_embeddings"):
+        del space["trainer.embedding_lr"]
+    return space
+
+
+def tune_settings(model: str, corpus: str, data_path: Optional[str] = None,
+                  vectors: Optional[str] = None) -> tuple[Optional[Preset], dict[str, Any]]:
+    """(preset or None, settings) of ``treernn tune --model MODEL --corpus CORPUS``: the
+    experiment's preset of that name (and its task's settings) when the corpus has presets
+    (sst, ambiguity-*, sick, text:PATH), else the registered encoder ``model`` alone."""
+    if corpus == "sst":
+        table, task = SST_PRESETS, {"data.classes": 5}
+    elif corpus.startswith("ambiguity-"):
+        table, task = AMBIGUITY_PRESETS, dict(AMBIGUITY_DEFAULTS)
+    elif corpus == "sick":
+        table, task = SICK_PRESETS, {}
+    elif corpus.startswith("text:"):
+        table, task = TEXT_PRESETS, {}
+    else:
+        table, task = {}, {}
+    base: dict[str, Any] = {"data.corpus": corpus, **task}
+    if data_path is not None:
+        base["data.path"] = data_path
+    if vectors is not None:
+        base["data.vectors"] = vectors
+    preset = table.get(model)
+    if preset is None:
+        return None, {**base, "model.encoder": model}
+    return preset, {**base, "model.encoder": preset.encoder, **preset.settings}
+
+
 EXPERIMENTS = {"sst": SST_PRESETS, "ambiguity": AMBIGUITY_PRESETS, "sick": SICK_PRESETS,
                "sick-entailment": SICK_PRESETS, "text:PATH": TEXT_PRESETS}
 

@@ -139,9 +139,10 @@ def evaluate_any(model, items: Sequence, vocab, device, dataset: Dataset, split:
 
 
 def train(config: Optional[RunConfig], out_dir: Path, resume: bool = False,
-          log: Callable[[str], None] = print) -> dict:
+          log: Callable[[str], None] = print, on_epoch: Optional[Callable[[dict], None]] = None) -> dict:
     """Train one model as ``config`` says and write its model directory; returns metrics.
     With ``resume``, the configuration saved in ``out_dir`` is used (``config`` may be None).
+    ``on_epoch``: called with each epoch's log record (see :meth:`Trainer.fit`).
 
     Launched by ``torchrun`` (or with ``run.distributed``), each process trains on its share
     of every batch (:mod:`treernn.training.distributed`); rank 0 writes the directory."""
@@ -158,7 +159,7 @@ def train(config: Optional[RunConfig], out_dir: Path, resume: bool = False,
     context = distributed.setup(config.run.device, required=config.run.distributed)
     try:
         return _train(config, distributed.device_for(context, device), out_dir,
-                      resume, log if context is None or context.is_main else (lambda m: None), context)
+                      resume, log if context is None or context.is_main else (lambda m: None), context, on_epoch)
     finally:
         distributed.cleanup(context)
 
@@ -250,7 +251,7 @@ def _load_source_weights(model, source: Source, keep_head: bool) -> None:
     model.load_state_dict(state)
 
 
-def _train(config: RunConfig, device, out_dir, resume, log, context) -> dict:
+def _train(config: RunConfig, device, out_dir, resume, log, context, on_epoch=None) -> dict:
     data_cfg, train_cfg = config.data, config.trainer
     seed_everything(train_cfg.seed)
     source = read_source(config.run.init_from) if config.run.init_from else None
@@ -345,11 +346,12 @@ def _train(config: RunConfig, device, out_dir, resume, log, context) -> dict:
         make_batch=lambda items: model.make_batch(items, vocab, device),
         evaluate=lambda m: evaluate_any(m, dev, vocab, device, dataset, "dev"),
         lengths=lengths,
+        on_epoch=on_epoch,
     )
     # Final metrics with the best (dev-selected) weights.
     best = read_weights(out_dir, device=device)
     model.load_state_dict(best)
-    results = {"best_epoch": state.best_epoch, "epochs_run": state.epoch}
+    results = {"best_epoch": state.best_epoch, "epochs_run": state.epoch, "select_metric": train_cfg.select_metric}
     for split, trees in splits.items():
         results[split] = evaluate_any(model, trees, vocab, device, dataset, split)
     if dev_before is not None:

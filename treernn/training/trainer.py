@@ -390,7 +390,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ training
     def fit(self, train: Sequence[Any], make_batch: Callable[[Sequence[Any]], tuple],
-            evaluate: Callable[[nn.Module], dict], lengths: Optional[Sequence[int]] = None) -> TrainState:
+            evaluate: Callable[[nn.Module], dict], lengths: Optional[Sequence[int]] = None,
+            on_epoch: Optional[Callable[[dict], None]] = None) -> TrainState:
         """Train for ``config.epochs`` epochs (from the current state), selecting on dev.
 
         Args:
@@ -398,6 +399,8 @@ class Trainer:
             make_batch: items -> (batch, targets), already on the model's device.
             evaluate: model -> metrics dict with ``config.select_metric`` (higher is better).
             lengths: each item's number of tokens; needed with ``config.batch_tokens``.
+            on_epoch: called with each epoch's log record once its checkpoint is written (e.g.
+                a tuner's pruner; an exception it raises ends training there).
         """
         cfg = self.config
         if len(train) == 0:
@@ -491,9 +494,12 @@ class Trainer:
                       "train_accuracy": int(right) / max(int(counted), 1),
                       "train_seconds": round(train_seconds, 3),
                       "sentences_per_second": round(total_items / max(train_seconds, 1e-9), 1),
-                      "skipped_batches": skipped, "dev": metrics, "best_epoch": self.state.best_epoch}
+                      "skipped_batches": skipped, "dev": metrics, "select_metric": cfg.select_metric,
+                      "best_epoch": self.state.best_epoch}
             self.state.history.append(record)
             self.log(json.dumps(record))
             self._save(improved)
+            if on_epoch is not None:
+                on_epoch(record)
         dist.barrier(self.distributed)  # rank 0's files are complete before anyone reads them
         return self.state
