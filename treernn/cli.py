@@ -314,7 +314,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from treernn.training.run import evaluate_dir
 
     metrics = evaluate_dir(args.dir, args.corpus, args.split, args.data_path, args.device,
-                           log=lambda m: print(m, file=sys.stderr))
+                           log=lambda m: print(m, file=sys.stderr), predictions=args.predictions)
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:
@@ -332,8 +332,15 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         pairs.append(("trainer.epochs", args.epochs))
     if args.device is not None:
         pairs.append(("run.device", args.device))
+    against = []
+    for item in (args.against.split(",") if args.against else []):
+        a, sep, b = item.strip().partition(":")
+        if not sep or not a or not b:
+            raise TreernnError(f"--against takes model pairs A:B separated by commas, got {item!r}; e.g. "
+                               "--against tree-lstm:child-sum-tree-lstm")
+        against.append((a, b))
     compare(args.experiment, models, args.seeds, args.out, args.data_path, args.vectors, pairs,
-            log=lambda m: print(m, file=sys.stderr))
+            log=lambda m: print(m, file=sys.stderr), against=against)
     return 0
 
 
@@ -564,6 +571,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("dir", help="the model directory")
     e.add_argument("--corpus", help="another corpus than the one it was trained on")
     e.add_argument("--split", default="test", help="split to evaluate (default test)")
+    e.add_argument("--predictions", metavar="FILE", help="write each item's prediction as JSON lines (index, "
+                                                         "id, gold, predicted, correct)")
     e.add_argument("--data-path", metavar="DIR", help="where the corpus is")
     e.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
     e.add_argument("--json", action="store_true", help="print JSON")
@@ -588,6 +597,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--device", help="auto (default), cpu or cuda")
     m.add_argument("--data-path", metavar="DIR", help="the SST or SICK folder (default: $TREERNN_DATA, cache, download)")
     m.add_argument("--vectors", metavar="FILE", help="word vectors for sst, sick and text:PATH (GloVe/word2vec text)")
+    m.add_argument("--against", metavar="A:B,C:D", help="paired significance tests of these model pairs too "
+                                                        "(every model is tested against the best sequence model)")
     m.set_defaults(func=_cmd_compare)
 
     u = sub.add_parser(

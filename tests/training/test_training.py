@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import statistics
 
 import pytest
 import torch
@@ -152,11 +153,32 @@ def test_compare_writes_table_json_and_plot(tmp_path, capsys):
     data = json.loads((out / "ambiguity.json").read_text())
     assert set(data["runs"]) == {f"{t}/{m}/{s}" for t in ("arith", "attach") for m in ("tree-lstm", "lstm") for s in (0, 1)}
     assert (out / "ambiguity-curves.png").read_bytes()[:4] == b"\x89PNG"
-    # finished runs are reused: a second call trains nothing
+    # paired tests: the tree model against the best (here the only) sequence model, per task
+    for task in ("arith", "attach"):
+        entry = data["significance"][task]
+        assert entry["reference"] == "lstm" and entry["metric"] == "accuracy"
+        (test,) = entry["tests"]
+        assert test["model"] == "tree-lstm" and test["against"] == "lstm" and 0 < test["p_value"] <= 1
+        assert test["ci95"][0] <= test["difference"] <= test["ci95"][1] and test["seeds"] == 2
+        runs = data["runs"]
+        gap = 100 * statistics.fmean(runs[f"{task}/tree-lstm/{k}"]["test"]["accuracy"] - runs[f"{task}/lstm/{k}"]["test"]["accuracy"]
+                                     for k in (0, 1))
+        assert test["difference"] == pytest.approx(gap)  # the table's difference of means
+    assert "Paired tests, arith" in table and "| Tree-LSTM (N-ary) | LSTM |" in table
+    rows = [json.loads(line) for line in (out / "runs" / "ambiguity" / "attach" / "lstm-seed0" /
+                                           "predictions-test.jsonl").read_text().splitlines()]
+    assert len(rows) == data["runs"]["attach/lstm/0"]["test"]["sentences"]
+    assert sum(r["correct"] for r in rows) / len(rows) == pytest.approx(data["runs"]["attach/lstm/0"]["test"]["accuracy"])
+    # finished runs are reused: a second call trains nothing; --against adds a pair
     capsys.readouterr()
     assert main(["compare", "ambiguity", "--models", "tree-lstm,lstm", "--seeds", "2", "--epochs", "1",
-                 "--data-path", str(tiny), "--out", str(out), "--device", "cpu"]) == 0
+                 "--data-path", str(tiny), "--out", str(out), "--device", "cpu", "--against", "lstm:tree-lstm"]) == 0
     assert "== ambiguity" not in capsys.readouterr().err
+    tests = json.loads((out / "ambiguity.json").read_text())["significance"]["arith"]["tests"]
+    assert [(t["model"], t["against"]) for t in tests] == [("tree-lstm", "lstm"), ("lstm", "tree-lstm")]
+    assert tests[1]["difference"] == pytest.approx(-tests[0]["difference"])
+    assert main(["compare", "ambiguity", "--models", "tree-lstm,lstm", "--against", "lstm"]) == 2
+    assert "--against takes model pairs A:B" in capsys.readouterr().err
 
 
 def _two_trees():
@@ -380,3 +402,20 @@ def test_every_sst_preset_resolves(tmp_path):
             assert cfg.data.phrases == name.endswith("-phrases"), name
     rntn = SST_PRESETS["rntn"].settings
     assert rntn["model.input_dim"] == rntn["model.hidden_dim"] == 25 and rntn["trainer.adagrad_reset"] == 1
+
+
+def test_evaluate_writes_each_items_prediction(tmp_path, capsys):
+    out = tmp_path / "m"
+    assert main(["train", "--model", "lstm", "--corpus", "ambiguity-attach", "--epochs", "1", "--device", "cpu",
+                 "--out", str(out), "--trainer.progress", "false"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    capsys.readouterr()
+    path = tmp_path / "dev.jsonl"
+    assert main(["evaluate", str(out), "--split", "dev", "--predictions", str(path), "--json", "--device", "cpu"]) == 0
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [r["index"] for r in rows] == list(range(metrics["dev"]["sentences"]))
+    assert all(set(r) == {"index", "gold", "predicted", "correct"} and r["correct"] == (r["gold"] == r["predicted"])
+               for r in rows)
+    assert sum(r["correct"] for r in rows) / len(rows) == pytest.approx(metrics["dev"]["accuracy"])
+    assert (out / "predictions-test.jsonl").read_text().count("\n") == metrics["test"]["sentences"]
+    assert main(["evaluate", str(out), "--predictions", str(tmp_path / "no" / "such" / "dir" / "f.jsonl")]) == 2

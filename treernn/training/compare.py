@@ -13,10 +13,14 @@ import statistics
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
+import numpy as np
+
+from treernn.encoders.presets import get_preset
 from treernn.errors import ConfigError
 from treernn.training.config import resolve_config
 from treernn.training.presets import PUBLISHED, PUBLISHED_SICK, default_models, experiment_tasks, presets as experiment_presets
-from treernn.training.run import train
+from treernn.training.run import PREDICTIONS, evaluate_dir, train
+from treernn.training.significance import paired_test
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float, float, float]:
@@ -28,13 +32,17 @@ def _mean_std(values: Sequence[float]) -> tuple[float, float, float, float]:
 def compare(experiment: str, models: Optional[Sequence[str]] = None, seeds: int = 1,
             out: Path = Path("runs/compare"), data_path: Optional[str] = None,
             vectors: Optional[str] = None, overrides: Sequence[tuple[str, Any]] = (),
-            log: Callable[[str], None] = print) -> dict:
+            log: Callable[[str], None] = print, against: Sequence[tuple[str, str]] = ()) -> dict:
     """Train every model for every seed on every task of ``experiment``; write
     ``OUT/<experiment>.md``, ``OUT/<experiment>.json`` and ``OUT/<experiment>-curves.png``
     (``text:PATH``: ``OUT/text-<file name>.*``; every seed trains on the same split).
 
     ``overrides``: ``("section.key", value)`` pairs applied to every run after the presets
-    (text from the command line, or typed values)."""
+    (text from the command line, or typed values).
+
+    Significance: every model against the best sequence model of the comparison (by mean test
+    score), and each ``against`` pair (A, B), by :func:`~treernn.training.significance.paired_test`
+    on the test items with every seed's predictions (``predictions-test.jsonl`` of each run)."""
     presets = experiment_presets(experiment)
     tasks = experiment_tasks(experiment, data_path, vectors)
     models = list(models or default_models(experiment))
@@ -45,6 +53,10 @@ def compare(experiment: str, models: Optional[Sequence[str]] = None, seeds: int 
                           f"use some of {', '.join(presets)}")
     if seeds < 1:
         raise ConfigError(f"--seeds must be >= 1, got {seeds}; e.g. --seeds 3")
+    for a, b in against:
+        if a not in models or b not in models or a == b:
+            raise ConfigError(f"--against takes two different compared models A:B, got {a}:{b}; compared: "
+                              f"{', '.join(models)}")
     # every run's configuration is checked before the first one trains
     configs = {}
     for task, task_settings in tasks:
@@ -73,9 +85,12 @@ def compare(experiment: str, models: Optional[Sequence[str]] = None, seeds: int 
                 log(f"   {key}: test " + (f"Pearson r {test['pearson']:.4f}" if "pearson" in test
                                           else f"accuracy {test['accuracy']:.4f}"))
     results["table"] = _summarise(results, tasks, models)
+    results["significance"] = _significance(out / "runs" / name_of, results["table"], tasks, models, seeds,
+                                            against, log)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{name_of}.json").write_text(json.dumps(results, indent=2))
     markdown = _markdown(experiment, results["table"], models, presets, seeds)
+    markdown += _significance_markdown(results["significance"], presets)
     (out / f"{name_of}.md").write_text(markdown)
     _plot(out / f"{name_of}-curves.png", results, tasks, models, presets)
     log(markdown)
@@ -108,6 +123,77 @@ def _summarise(results: dict, tasks, models) -> dict:
             row["parameters"] = runs[0]["parameters"]
             table.setdefault(task, {})[name] = row
     return table
+
+
+def _predictions(run_dir: Path) -> list[dict]:
+    """A run's test predictions (made now for a run trained before they were written)."""
+    path = run_dir / PREDICTIONS
+    if not path.exists():
+        evaluate_dir(run_dir, split="test", device="cpu", log=lambda m: None, predictions=path)
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _significance(runs_dir: Path, table: dict, tasks, models, seeds: int, against: Sequence[tuple[str, str]],
+                  log: Callable[[str], None]) -> dict:
+    """Per task: paired tests of every model against the best sequence model, and of the
+    ``against`` pairs."""
+    out: dict = {}
+    for task, _ in tasks:
+        metric = "pearson" if "test_pearson" in table[task][models[0]] else "accuracy"
+        preds = {name: [_predictions(runs_dir / task / f"{name}-seed{k}") for k in range(seeds)] for name in models}
+        gold = None
+        if metric == "accuracy":  # items with a gold label (binary SST: not the neutral sentences)
+            keep = [i for i, row in enumerate(preds[models[0]][0]) if "correct" in row]
+            values = {n: np.array([[float(rows[i]["correct"]) for i in keep] for rows in runs])
+                      for n, runs in preds.items()}
+        else:
+            values = {n: np.array([[row["predicted"] for row in rows] for rows in runs]) for n, runs in preds.items()}
+            gold = np.array([row["gold"] for row in preds[models[0]][0]], dtype=float)
+
+        def score(name: str) -> float:
+            return table[task][name]["test_pearson" if metric == "pearson" else "test"][0]
+
+        sequence = [n for n in models if get_preset(_encoder(runs_dir / task / f"{n}-seed0")).kind == "sequence"]
+        pairs = []
+        reference = max(sequence, key=score) if sequence else None
+        if reference is not None:
+            pairs += [(n, reference, "best sequence model") for n in models if n != reference]
+        pairs += [(a, b, "asked") for a, b in against if (a, b, "best sequence model") not in pairs]
+        tests = []
+        for a, b, why in pairs:
+            result = paired_test(values[a], values[b], metric, gold)
+            tests.append({"model": a, "against": b, "why": why, **result})
+            log(f"   {task}: {a} - {b}: {result['difference']:+.4f} (95% CI {result['ci95'][0]:+.4f} to "
+                f"{result['ci95'][1]:+.4f}), p = {result['p_value']:.4f}")
+        out[task] = {"metric": metric, "reference": reference, "tests": tests}
+    return out
+
+
+def _encoder(run_dir: Path) -> str:
+    return json.loads((run_dir / "config.json").read_text())["model"]["encoder"]
+
+
+def _significance_markdown(significance: dict, presets) -> str:
+    lines = []
+    for task, entry in significance.items():
+        if not entry["tests"]:
+            continue
+        unit = "Pearson r" if entry["metric"] == "pearson" else "accuracy points"
+        lines += ["", f"Paired tests, {task}, test items ({entry['tests'][0]['items']:,}; every seed's predictions): "
+                      f"difference in {unit}, its 95% CI (paired bootstrap) and p (approximate randomization, "
+                      f"{entry['tests'][0]['resamples']:,} resamples).", "",
+                  "| model | against | difference | 95% CI | p |", "|---|---|---|---|---|"]
+        digits = 4 if entry["metric"] == "pearson" else 2
+        for t in entry["tests"]:
+            label = presets[t["model"]].label if t["model"] in presets else t["model"]
+            other = presets[t["against"]].label if t["against"] in presets else t["against"]
+            lines.append(f"| {label} | {other} | {t['difference']:+.{digits}f} | {t['ci95'][0]:+.{digits}f} to "
+                         f"{t['ci95'][1]:+.{digits}f} | {_p(t['p_value'])} |")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _p(p: float) -> str:
+    return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
 
 
 def _fmt(ms) -> str:

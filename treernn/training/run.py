@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -19,7 +20,7 @@ from treernn.models.build import build_model, load_model_dir, prepare_tree
 from treernn.models.config import ModelConfig
 from treernn.models.directory import CONFIG, METRICS, read_model_dir, read_weights, write_model_files
 from treernn.resources import bundled_model_dir
-from treernn.storage import atomic_write_json, read_json
+from treernn.storage import atomic_write_bytes, atomic_write_json, read_json
 from treernn.training import checkpoint as ckpt
 from treernn.training import distributed
 from treernn.training.config import DataConfig, RunConfig
@@ -30,6 +31,8 @@ from treernn.vocab import Vocab, load_vectors, vector_file_info
 
 #: A text corpus's run directory: the files read, the split and the item ids of each part.
 SPLIT = "split.json"
+#: Each test item's prediction with the best weights (written by :func:`train`).
+PREDICTIONS = "predictions-test.jsonl"
 
 
 # ---------------------------------------------------------------------------------- metrics
@@ -129,6 +132,40 @@ def evaluate_pairs(model, pairs: Sequence[Pair], vocab, device, batch_size: int 
     else:
         metrics["accuracy"] = right / max(len(pairs), 1)
     return metrics
+
+
+@torch.no_grad()
+def item_predictions(model, items: Sequence, vocab, device, dataset: Dataset, split: str,
+                     batch_size: int = 256) -> list[dict]:
+    """Each item's prediction, in order: ``index`` (and ``id`` for text corpora), ``gold`` and
+    ``predicted`` (class names; relatedness: scores on the file's scale), ``correct`` (classes,
+    when the item has a gold label); what :mod:`treernn.training.significance` tests on."""
+    names = dataset.label_names
+    ids = dataset.item_ids.get(split)
+    rows: list[dict] = []
+    for chunk, out, _ in predict_batches(model, items, vocab, device, batch_size):
+        if dataset.pair_task == "relatedness":
+            scores = (out.scores + (dataset.score_low - 1)).tolist()
+            got = [(p.score + dataset.score_low - 1, round(s, 6)) for p, s in zip(chunk, scores)]
+        else:
+            pred = (out.logits.argmax(-1) if dataset.pair_task else model.predict_sentences(out.logits)).tolist()
+            gold = [p.label for p in chunk]  # a tree's root label, a pair's class (None: unlabeled)
+            got = [(None if g is None else names[g], names[k]) for g, k in zip(gold, pred)]
+        for gold_value, predicted in got:
+            row = {"index": len(rows)}
+            if ids is not None:
+                row["id"] = ids[len(rows)]
+            row.update(gold=gold_value, predicted=predicted)
+            if dataset.pair_task != "relatedness" and gold_value is not None:
+                row["correct"] = gold_value == predicted
+            rows.append(row)
+    return rows
+
+
+def write_predictions(path: Path, rows: Sequence[dict]) -> None:
+    """``rows`` as JSON lines (UTF-8, written whole or not at all)."""
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    atomic_write_bytes(Path(path), text.encode("utf-8"))
 
 
 def evaluate_any(model, items: Sequence, vocab, device, dataset: Dataset, split: str) -> dict:
@@ -354,6 +391,8 @@ def _train(config: RunConfig, device, out_dir, resume, log, context, on_epoch=No
     results = {"best_epoch": state.best_epoch, "epochs_run": state.epoch, "select_metric": train_cfg.select_metric}
     for split, trees in splits.items():
         results[split] = evaluate_any(model, trees, vocab, device, dataset, split)
+    if "test" in splits and (context is None or context.is_main):  # for significance tests (compare)
+        write_predictions(out_dir / PREDICTIONS, item_predictions(model, splits["test"], vocab, device, dataset, "test"))
     if dev_before is not None:
         results["dev_before"] = dev_before
         metric = train_cfg.select_metric
@@ -367,9 +406,10 @@ def _train(config: RunConfig, device, out_dir, resume, log, context, on_epoch=No
 
 def evaluate_dir(directory: Path, corpus: Optional[str] = None, split: str = "test",
                  path: Optional[str] = None, device: str = "auto",
-                 log: Callable[[str], None] = print) -> dict:
+                 log: Callable[[str], None] = print, predictions: Optional[Path] = None) -> dict:
     """Metrics of the model in ``directory`` on ``split`` of its corpus (or another one), the
-    data read with the ``[data]`` settings it was trained with."""
+    data read with the ``[data]`` settings it was trained with; ``predictions``: a JSONL file
+    to write each item's prediction to (:func:`item_predictions`)."""
     dev = pick_device(device)
     model, saved = load_model_dir(directory, dev)
     resolved = saved.get("resolved_config")
@@ -382,4 +422,6 @@ def evaluate_dir(directory: Path, corpus: Optional[str] = None, split: str = "te
         raise ConfigError(f"corpus {dataset.name} has no split {split!r}, got {split!r}; "
                           f"splits: {', '.join(dataset.splits)}")
     items = prepare_data(dataset, model.config.encoder)[split]
+    if predictions is not None:
+        write_predictions(predictions, item_predictions(model, items, model.vocab, dev, dataset, split))
     return evaluate_any(model, items, model.vocab, dev, dataset, split)

@@ -351,14 +351,14 @@ def _line(study: optuna.Study, number: int, spec: TuneSpec) -> str:
     t = study.get_trials(deepcopy=False)[number]
     done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
     state = t.state.name.lower()
+    seconds = f"{t.user_attrs.get('seconds', 0):.0f} s"
     if t.state == TrialState.COMPLETE:
-        what = f"dev {t.user_attrs.get('metric', 'score')} {t.value:.4f} ({t.user_attrs.get('epochs')} epochs"
+        what = f"dev {t.user_attrs.get('metric', 'score')} {t.value:.4f} ({t.user_attrs.get('epochs')} epochs, {seconds})"
     elif t.state == TrialState.PRUNED:
         last = max(t.intermediate_values) if t.intermediate_values else 0
-        what = f"stopped at epoch {last}, dev {t.intermediate_values.get(last, float('nan')):.4f} ("
+        what = f"stopped at epoch {last}, dev {t.intermediate_values.get(last, float('nan')):.4f} ({seconds})"
     else:
-        what = f"{t.user_attrs.get('error', 'failed')} ("
-    what += f", {t.user_attrs.get('seconds', 0):.0f} s)"
+        what = f"{t.user_attrs.get('error', 'failed')} ({seconds})"
     try:
         best = study.best_trial
         tail = f"best {best.value:.4f} (trial {best.number})"
