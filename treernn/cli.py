@@ -292,7 +292,7 @@ def _overrides(extra: Sequence[str]) -> list[tuple[str, str]]:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from treernn.training.config import resolve_config
+    from treernn.training.config import resolve_train_config
     from treernn.training.run import train
 
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
@@ -304,7 +304,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         # flags are typed by argparse: passed as values, not text
         flags = [(setting, getattr(args, flag)) for flag, setting in _FLAG_TO_SETTING.items()
                  if getattr(args, flag) is not None]
-        config = resolve_config(args.config, flags + _overrides(args.overrides))
+        config, recipe = resolve_train_config(args.config, flags + _overrides(args.overrides))
+        if recipe:
+            log(f"{config.data.corpus} recipe of {config.model.encoder} (as compare {config.data.corpus}; a setting "
+                "you give wins): " + ", ".join(f"{k} {v}" for k, v in recipe.items()))
         results = train(config, args.out, log=log)
     print(json.dumps(results, indent=2))
     return 0

@@ -419,3 +419,22 @@ def test_evaluate_writes_each_items_prediction(tmp_path, capsys):
     assert sum(r["correct"] for r in rows) / len(rows) == pytest.approx(metrics["dev"]["accuracy"])
     assert (out / "predictions-test.jsonl").read_text().count("\n") == metrics["test"]["sentences"]
     assert main(["evaluate", str(out), "--predictions", str(tmp_path / "no" / "such" / "dir" / "f.jsonl")]) == 2
+
+
+def test_train_on_sst_starts_from_the_compare_recipe_and_what_the_user_sets_wins(tmp_path, sst_dir):
+    from treernn.training.config import resolve_train_config
+    from treernn.training.presets import SST_PRESETS
+
+    base = [("data.corpus", "sst"), ("data.path", str(sst_dir)), ("model.encoder", "tree-lstm")]
+    config, kept = resolve_train_config(None, base)
+    assert kept == SST_PRESETS["tree-lstm"].settings
+    assert config.trainer.epochs == kept["trainer.epochs"] and config.model.input_dropout == kept["model.input_dropout"]
+    config, kept = resolve_train_config(None, base + [("trainer.epochs", "10")])  # the default's value, said
+    assert config.trainer.epochs == 10 and "trainer.epochs" not in kept
+    toml = tmp_path / "c.toml"
+    toml.write_text("[model]\ninput_dropout = 0.0\n")
+    config, kept = resolve_train_config(str(toml), base)
+    assert config.model.input_dropout == 0.0 and "model.input_dropout" not in kept
+    assert resolve_train_config(None, base[:2] + [("model.encoder", "lstm")])[0].model.hidden_dim == \
+        SST_PRESETS["lstm"].settings["model.hidden_dim"]
+    assert resolve_train_config(None, [("data.corpus", "ambiguity-attach"), ("model.encoder", "tree-lstm")])[1] == {}

@@ -28,6 +28,7 @@ from treernn.corpora.texts import TREE_KINDS, TextOptions, parse_split
 from treernn.encoders.presets import get_preset
 from treernn.errors import ConfigError
 from treernn.models.config import ModelConfig, upgrade_model_dict
+from treernn.training.presets import corpus_recipe
 from treernn.training.trainer import TrainConfig
 
 CORPORA = ("sst", "ambiguity-arith", "ambiguity-attach", "sick", "trees:DIR", "text:PATH", "pairs:PATH")
@@ -342,14 +343,19 @@ def set_value(config: RunConfig, section: str, key: str, value: Any, source: str
     setattr(getattr(config, section), key, value)
 
 
-def resolve_config(file: Optional[str] = None, overrides: Sequence[tuple[str, Any]] = ()) -> RunConfig:
-    """Defaults, updated by a TOML file, then by ``("section.key", value)`` overrides (text
-    from the command line, or typed values), then checked.
+def resolve_config(file: Optional[str] = None, overrides: Sequence[tuple[str, Any]] = (),
+                   defaults: Sequence[tuple[str, Any]] = ()) -> RunConfig:
+    """Defaults (the dataclasses', then ``defaults`` pairs), updated by a TOML file, then by
+    ``("section.key", value)`` overrides (text from the command line, or typed values), then
+    checked.
 
     Raises:
         ConfigError: a missing or malformed file, an unknown section or key, a bad value.
     """
     config = RunConfig()
+    for dotted, value in defaults:
+        section, _, key = dotted.partition(".")
+        set_value(config, section, key, value)
     if file:
         try:
             with open(file, "rb") as fh:
@@ -368,3 +374,20 @@ def resolve_config(file: Optional[str] = None, overrides: Sequence[tuple[str, An
         set_value(config, section, key, value)
     config.check()
     return config
+
+
+def resolve_train_config(file: Optional[str] = None,
+                         overrides: Sequence[tuple[str, Any]] = ()) -> tuple[RunConfig, dict[str, Any]]:
+    """:func:`resolve_config` for ``treernn train``: on SST, the model's recipe
+    (:func:`~treernn.training.presets.corpus_recipe`, the one ``compare sst`` runs) under the
+    file and the overrides. Returns the config and the recipe's settings it kept."""
+    config = resolve_config(file, overrides)
+    recipe = corpus_recipe(config.model.encoder, config.data.corpus)
+    if not recipe:
+        return config, {}
+    given = {dotted for dotted, _ in overrides}  # what the user set, to any value
+    if file:
+        with open(file, "rb") as fh:  # read (and checked) by resolve_config above
+            given |= {f"{section}.{key}" for section, values in tomllib.load(fh).items() for key in values}
+    kept = {dotted: value for dotted, value in recipe.items() if dotted not in given}
+    return resolve_config(file, overrides, defaults=list(kept.items())), kept

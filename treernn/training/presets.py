@@ -179,6 +179,13 @@ def tune_settings(model: str, corpus: str, data_path: Optional[str] = None,
     return preset, {**base, "model.encoder": preset.encoder, **preset.settings}
 
 
+def corpus_recipe(encoder: str, corpus: str) -> dict[str, Any]:
+    """The settings ``treernn train --model ENCODER --corpus sst`` starts from: the SST preset
+    of that name (``compare sst``'s recipe), under any setting the user gives; {} elsewhere."""
+    preset = SST_PRESETS.get(encoder) if corpus == "sst" else None
+    return dict(preset.settings) if preset is not None and preset.encoder == encoder else {}
+
+
 EXPERIMENTS = {"sst": SST_PRESETS, "ambiguity": AMBIGUITY_PRESETS, "sick": SICK_PRESETS,
                "sick-entailment": SICK_PRESETS, "text:PATH": TEXT_PRESETS}
 
