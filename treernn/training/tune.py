@@ -397,7 +397,9 @@ def _toml_value(value: Any) -> str:
         return '"none"'
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
+    if isinstance(value, float):
+        return repr(float(f"{value:.12g}"))  # 0.30000000000000004 (a grid step's sum) as 0.3
+    if isinstance(value, int):
         return repr(value)
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
