@@ -15,7 +15,7 @@ from treernn.bench.config import CONFIGS
 from treernn.encoders.presets import ENCODERS
 from treernn.errors import TreernnError
 from treernn.inputs import DEFAULT_MAX_CHARS, DEFAULT_MAX_TOKENS
-from treernn.training.presets import (AMBIGUITY_PRESETS, SICK_PRESETS, SST_PRESETS, TEXT_DEFAULT_MODELS,
+from treernn.training.presets import (AMBIGUITY_PRESETS, SICK_PRESETS, SST_PRESETS, STRUCTURE_PRESETS, TEXT_DEFAULT_MODELS,
                                      TEXT_PRESETS)
 
 EXIT_USAGE = 2
@@ -588,9 +588,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "reused, so an interrupted comparison continues. Settings can be overridden "
                     "with --SECTION.KEY VALUE for every run.")
     m.add_argument("experiment", metavar="EXPERIMENT",
-                   help="sst, ambiguity, sick (relatedness), sick-entailment, or text:PATH (the user's labeled "
-                        "texts, as train --corpus text:PATH)")
+                   help="sst, sst-structure (Tree-LSTM structure controls), ambiguity, sick (relatedness), "
+                        "sick-entailment, or text:PATH (the user's labeled texts, as train --corpus text:PATH)")
     m.add_argument("--models", help="comma-separated; sst: " + ",".join(SST_PRESETS)
+                   + "; sst-structure: " + ",".join(STRUCTURE_PRESETS)
                    + "; ambiguity: " + ",".join(AMBIGUITY_PRESETS) + "; sick: " + ",".join(SICK_PRESETS)
                    + "; text:PATH: " + ",".join(TEXT_PRESETS)
                    + " (default: all; text: " + ",".join(TEXT_DEFAULT_MODELS) + ")")

@@ -523,3 +523,28 @@ def test_import_corpora_does_not_import_torch_dgl_or_spacy():
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("shape", ["balanced", "left", "right"])
+def test_sst_structure_controls_keep_tokens_and_the_sentence_label_only(tmp_path, shape):
+    from treernn.corpora.tasks import load_task
+    from treernn.corpora.texts import TextOptions
+
+    line = "(3 (2 It) (4 (4 (2 is) (3 good)) (2 .)))\n"
+    for split in ("train", "dev", "test"):
+        (tmp_path / f"{split}.txt").write_text(line + "(1 (1 Bad) (2 film))\n")
+    gold = load_task("sst", str(tmp_path), 5).splits["train"]
+    shaped = load_task("sst", str(tmp_path), 5, text=TextOptions(trees=shape)).splits["train"]
+    for g, t in zip(gold, shaped):
+        assert t.tokens() == g.tokens() and t.label == g.label
+        assert [n.label for n in t.postorder() if n is not t] == [None] * (len(list(t.postorder())) - 1)
+        assert all(len(n.children) in (0, 2) for n in t.postorder())
+    first = shaped[0]
+    if shape == "left":  # (((It is) good) .)
+        assert first.children[1].token == "." and first.children[0].children[1].token == "good"
+    if shape == "right":  # (It (is (good .)))
+        assert first.children[0].token == "It" and first.children[1].children[0].token == "is"
+    if shape == "balanced":  # ((It is) (good .))
+        assert [c.tokens() for c in first.children] == [["It", "is"], ["good", "."]]
+    binary = load_task("sst", str(tmp_path), 2, neutral_phrases=True, text=TextOptions(trees=shape)).splits["train"]
+    assert [t.label for t in binary] == [1, 0]

@@ -438,3 +438,22 @@ def test_train_on_sst_starts_from_the_compare_recipe_and_what_the_user_sets_wins
     assert resolve_train_config(None, base[:2] + [("model.encoder", "lstm")])[0].model.hidden_dim == \
         SST_PRESETS["lstm"].settings["model.hidden_dim"]
     assert resolve_train_config(None, [("data.corpus", "ambiguity-attach"), ("model.encoder", "tree-lstm")])[1] == {}
+
+
+def test_compare_sst_structure_runs_the_controls(tmp_path, sst_dir, capsys):
+    tiny = tmp_path / "sst"
+    tiny.mkdir()
+    for split in ("train", "dev", "test"):
+        (tiny / f"{split}.txt").write_text("".join((sst_dir / f"{split}.txt").read_text().splitlines(True)[:40]))
+    out = tmp_path / "cmp"
+    assert main(["compare", "sst-structure", "--models", "tree-lstm-root,tree-lstm-root-right,bilstm", "--epochs", "1",
+                 "--data-path", str(tiny), "--out", str(out), "--device", "cpu"]) == 0
+    data = json.loads((out / "sst-structure.json").read_text())
+    runs = out / "runs" / "sst-structure" / "fine"
+    saved = json.loads((runs / "tree-lstm-root-right-seed0" / "config.json").read_text())["resolved_config"]
+    assert saved["model"]["loss_on"] == "root" and saved["data"]["trees"] == "right"
+    tests = data["significance"]["fine"]["tests"]
+    assert data["significance"]["fine"]["reference"] == "bilstm"
+    assert [(t["model"], t["against"]) for t in tests] == [("tree-lstm-root", "bilstm"), ("tree-lstm-root-right", "bilstm")]
+    table = (out / "sst-structure.md").read_text()
+    assert "| Tree-LSTM, right-branching trees, sentence label |" in table and "Paired tests, fine" in table

@@ -34,7 +34,7 @@ from treernn.corpora.labeled import read_labeled_trees
 from treernn.corpora.pairs import load_pair_task
 from treernn.corpora.sst import load_sst, sst_cache_dir
 from treernn.corpora.table import looks_like_tree_file
-from treernn.corpora.texts import TextOptions, load_text_task
+from treernn.corpora.texts import TextOptions, load_text_task, text_tree
 from treernn.errors import CorpusError, TreernnError
 from treernn.parsing import SpacyParser
 from treernn.resources import data_dir
@@ -165,6 +165,14 @@ def cached_dependency_versions(trees: list[Tree], processes: int = 1) -> list[Tr
     return out
 
 
+def shaped_tree(tree: Tree, shape: str) -> Tree:
+    """A ``balanced``, ``left``- or ``right``-branching tree over ``tree``'s tokens with its root
+    label only (Shi et al. 2018's controls: hierarchy without syntax)."""
+    out = text_tree([tree], shape)
+    out.label = tree.label
+    return out
+
+
 def _binary_with_neutral(tree: Tree) -> Tree:
     """Fine-grained labels -> negative 0, positive 1, neutral 2 (phrases only), in place."""
     for node in tree.postorder():
@@ -195,7 +203,10 @@ def load_task(corpus: str, path: Optional[str] = None, classes: int = 5,
         splits = dict(sst.splits())
         if dependency:  # parsed (and cached) from the fine-grained trees for both tasks
             splits = {name: cached_dependency_versions(trees, parse_processes) for name, trees in splits.items()}
-        name = f"sst-{classes}" + ("-dep" if dependency else "")
+        shape = text.trees if text is not None else "parsed"
+        if shape != "parsed":  # structure controls: the same tokens and sentence label, a tree without syntax
+            splits = {name: [shaped_tree(t, shape) for t in trees] for name, trees in splits.items()}
+        name = f"sst-{classes}" + ("-dep" if dependency else "") + ("" if shape == "parsed" else f"-{shape}")
         if three_way:
             splits = {split: [_binary_with_neutral(t) for t in trees if t.label != 2]
                       for split, trees in splits.items()}

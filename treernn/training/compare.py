@@ -235,6 +235,14 @@ def _markdown(experiment: str, table: dict, models, presets, seeds: int) -> str:
             row = table["text"][name]
             lines.append(f"| {presets[name].label} | {_fmt(row['dev'])} | {_fmt(row['test'])} | "
                          f"{row['parameters']:,} | {row['epochs']:.1f} | {row['train_seconds']:.0f} |")
+    elif experiment == "sst-structure":
+        lines += [f"SST fine-grained, structure controls: test accuracy (%), mean ± std (min-max) over {seeds} seed(s); "
+                  "the constituency Tree-LSTM's recipe throughout.", "",
+                  "| model | dev | test | params | epochs | s/run |", "|---|---|---|---|---|---|"]
+        for name in models:
+            row = table["fine"][name]
+            lines.append(f"| {presets[name].label} | {_fmt(row['dev'])} | {_fmt(row['test'])} | "
+                         f"{row['parameters']:,} | {row['epochs']:.1f} | {row['train_seconds']:.0f} |")
     elif experiment == "sst":
         lines += [f"Test accuracy (%), mean ± std (min-max) over {seeds} seed(s); published numbers from Tai et al. "
                   "(2015) and Socher et al. (2013).", "",

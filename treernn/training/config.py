@@ -137,9 +137,12 @@ class DataConfig:
         if self.trees not in TREE_KINDS:
             raise ConfigError(f"data.trees must be one of {', '.join(TREE_KINDS)}, got {self.trees!r}; parsed "
                               f"uses spaCy's parses, the others build trees without a parser")
-        if self.trees != "parsed" and not corpus.startswith(("text:", "pairs:")) and corpus != "sick":
-            raise ConfigError(f"data.trees = {self.trees} is for text corpora, got corpus {corpus!r}; use "
+        if self.trees != "parsed" and not corpus.startswith(("text:", "pairs:")) and corpus not in ("sick", "sst"):
+            raise ConfigError(f"data.trees = {self.trees} is for text corpora and sst, got corpus {corpus!r}; use "
                               f"--corpus text:PATH, or leave data.trees out")
+        if self.trees != "parsed" and corpus == "sst" and self.parse == "spacy":
+            raise ConfigError(f"data.trees = {self.trees} builds trees without a parser, got data.parse spacy too; "
+                              f"leave one of them out")
         for name in ("split_seed", "max_chars", "max_tokens"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:

@@ -58,6 +58,28 @@ SST_PRESETS = {
                                     "2-layer BiLSTM, trained on every phrase"),
 }
 
+# Structure controls (after Shi, Zhou, Chen and Li 2018, "On Tree-Based Neural Sentence
+# Modeling"): the constituency Tree-LSTM's SST recipe with the sentence label only, on SST's
+# trees, on spaCy's parses (binarized) and on balanced, left- and right-branching trees over
+# the same tokens; beside it the recipe with every phrase label, and the LSTM and BiLSTM (which
+# learn from the sentence label). Separates phrase supervision, syntax and hierarchy.
+_ROOT = {**SST_PRESETS["tree-lstm"].settings, "model.loss_on": "root"}
+STRUCTURE_PRESETS = {
+    "tree-lstm": Preset("tree-lstm", dict(SST_PRESETS["tree-lstm"].settings),
+                        "Constituency Tree-LSTM, SST trees, every phrase label"),
+    "tree-lstm-root": Preset("tree-lstm", _ROOT, "Tree-LSTM, SST trees, sentence label"),
+    "tree-lstm-root-spacy": Preset("tree-lstm", {**_ROOT, "data.parse": "spacy"},
+                                   "Tree-LSTM, spaCy parses (binarized), sentence label"),
+    "tree-lstm-root-balanced": Preset("tree-lstm", {**_ROOT, "data.trees": "balanced"},
+                                      "Tree-LSTM, balanced trees, sentence label"),
+    "tree-lstm-root-left": Preset("tree-lstm", {**_ROOT, "data.trees": "left"},
+                                  "Tree-LSTM, left-branching trees, sentence label"),
+    "tree-lstm-root-right": Preset("tree-lstm", {**_ROOT, "data.trees": "right"},
+                                   "Tree-LSTM, right-branching trees, sentence label"),
+    "lstm": Preset("lstm", dict(SST_PRESETS["lstm"].settings), "LSTM, sentence label"),
+    "bilstm": Preset("bilstm", dict(SST_PRESETS["bilstm"].settings), "BiLSTM, sentence label"),
+}
+
 # Published test accuracy (fine-grained, binary): Tai et al. 2015 Table 2; Socher et al. 2013.
 PUBLISHED = {
     "lstm": (46.4, 84.9), "bilstm": (49.1, 87.5), "lstm-2layer": (46.0, 86.3),
@@ -186,7 +208,7 @@ def corpus_recipe(encoder: str, corpus: str) -> dict[str, Any]:
     return dict(preset.settings) if preset is not None and preset.encoder == encoder else {}
 
 
-EXPERIMENTS = {"sst": SST_PRESETS, "ambiguity": AMBIGUITY_PRESETS, "sick": SICK_PRESETS,
+EXPERIMENTS = {"sst": SST_PRESETS, "sst-structure": STRUCTURE_PRESETS, "ambiguity": AMBIGUITY_PRESETS, "sick": SICK_PRESETS,
                "sick-entailment": SICK_PRESETS, "text:PATH": TEXT_PRESETS}
 
 
@@ -217,5 +239,7 @@ def experiment_tasks(experiment: str, data_path: Optional[str], vectors: Optiona
     if experiment == "sst":
         base = {"data.corpus": "sst", "data.path": data_path, "data.vectors": vectors}
         return [("fine", {**base, "data.classes": 5}), ("binary", {**base, "data.classes": 2})]
+    if experiment == "sst-structure":
+        return [("fine", {"data.corpus": "sst", "data.path": data_path, "data.vectors": vectors, "data.classes": 5})]
     return [("arith", {"data.corpus": "ambiguity-arith", "data.path": data_path, **AMBIGUITY_DEFAULTS}),
             ("attach", {"data.corpus": "ambiguity-attach", "data.path": data_path, **AMBIGUITY_DEFAULTS})]
