@@ -12,8 +12,8 @@ A study directory holds:
 
 Sampling: Optuna's TPE sampler (its first trials random: a quarter of the trials, at least 4,
 at most 10); pruning: Optuna's median pruner (a trial whose dev score after an epoch is below
-the median of the earlier trials at that epoch stops there; not before 4 trials have finished,
-nor before epoch 3). A pruned trial counts as one of the trials, a failed one does not.
+the median of the earlier trials at that epoch stops there, from epoch 2 on, once 4 trials have
+finished). A pruned trial counts as one of the trials, a failed one does not.
 
 Workers claim trials under a file lock (``.lock``): a study never runs more trials than asked
 on one machine. A worker that dies leaves its trial running in the study; the next worker on the
