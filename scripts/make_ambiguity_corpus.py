@@ -329,6 +329,100 @@ def make_attach(seed: int = 0, grammar: Path = GRAMMARS / "attach.cfg") -> dict[
     return splits
 
 
+# ------------------------------------------------------------------------------------- zh
+ZH_NUMERALS = ["两", "三", "四", "五", "六", "七", "八", "九", "十"]
+ZH_FIELDS = ["外语", "音乐", "美术", "体育", "医学", "法律", "数学", "历史"]  # Nm: N1, the field
+ZH_INSTITUTIONS = ["学院", "学校", "大学", "中学", "医院"]  # Ni: N2
+ZH_PEOPLE = ["学生", "老师", "教授", "校友", "学者", "代表"]  # Np: N3
+ZH_PERSON_MEASURES = ["名", "位"]
+
+#: Phrases per split.
+ZH_SPLITS = {"train": 1500, "dev": 200, "test": 400}
+#: Noun combinations (N1 or none, N2 or none, N3 or none) per split: the test phrases use
+#: combinations no training or dev phrase has (their words are all seen in training).
+ZH_COMBINATION_SHARES = {"train": 0.7, "dev": 0.1, "test": 0.2}
+
+#: The phrase patterns and how often each is drawn. ``amb`` and ``amb_short`` are ambiguous.
+ZH_PATTERNS = [
+    ("amb", 0.45),  # NUM 个 N1 N2 的 N3: the founding pattern, 两个外语学院的学生
+    ("amb_short", 0.15),  # NUM 个 N2 的 N3: 两个学院的学生
+    ("institutions_only", 0.1),  # NUM 所 [N1] N2 的 N3: 所 counts institutions
+    ("people_only", 0.1),  # NUM 名|位 [N1] N2 的 N3: 名, 位 count people
+    ("bare", 0.2),  # NUM 个 [N1] N2 or NUM 个 [N1] N3: one noun to count
+]
+
+
+def zh_label(tree: Tree, tokens: Optional[Sequence[str]] = None) -> str:
+    """What the numeral counts in a ``zh.cfg`` parse: ``institutions`` when the phrase the
+    quantifier (QP, QPI, QPP) opens ends in an institution noun (Ni), ``people`` when it ends
+    in a person noun (Np). Unlabeled nodes (binarized trees) are looked through."""
+    leaves = tokens if tokens is not None else tree.tokens()
+    position = 0
+    stack = [tree]
+    while stack:  # pre-order, left to right: the first node whose first child is a quantifier
+        node = stack.pop()
+        kids = node.children
+        if kids and kids[0].label in ("QP", "QPI", "QPP"):
+            last = leaves[position + len(node.tokens()) - 1]
+            return "institutions" if last in ZH_INSTITUTIONS else "people"
+        if not kids:
+            position += 1
+        stack.extend(reversed(kids))
+    raise ValueError(f"no quantifier in {to_ptb(tree)}")
+
+
+def _zh_combinations() -> list[tuple]:
+    """Every (N1 or None, N2 or None, N3 or None) the patterns use."""
+    fields = [None] + ZH_FIELDS
+    out = [(f, i, p) for f in fields for i in ZH_INSTITUTIONS for p in ZH_PEOPLE]  # ... N2 的 N3
+    out += [(f, i, None) for f in fields for i in ZH_INSTITUTIONS]  # NUM 个 [N1] N2
+    out += [(f, None, p) for f in fields for p in ZH_PEOPLE]  # NUM 个 [N1] N3
+    return out
+
+
+def _zh_phrase(rng: random.Random, pattern: str, combos: list[tuple]) -> Optional[Tokens]:
+    """A phrase of ``pattern`` over a noun combination drawn from ``combos`` (None: the
+    drawn combination does not fit the pattern)."""
+    field, institution, person = rng.choice(combos)
+    num = rng.choice(ZH_NUMERALS)
+    head = [field] if field else []
+    if pattern == "bare":
+        if (institution is None) == (person is None):
+            return None
+        return tuple([num, "个"] + head + [institution or person])
+    if institution is None or person is None:
+        return None
+    if pattern == "amb" and field is None or pattern == "amb_short" and field is not None:
+        return None
+    measure = {"amb": "个", "amb_short": "个", "institutions_only": "所"}.get(pattern)
+    measure = measure or rng.choice(ZH_PERSON_MEASURES)
+    return tuple([num, measure] + head + [institution, "的", person])
+
+
+def make_zh(seed: int = 0, grammar: Path = GRAMMARS / "zh.cfg") -> dict[str, list[Sentence]]:
+    """The ``zh`` splits: distinct phrases everywhere; each split's phrases from its own noun
+    combinations (:data:`ZH_COMBINATION_SHARES`)."""
+    rng = random.Random(f"zh:{seed}")
+    cache = ParseCache(grammar)
+    combos = _zh_combinations()
+    rng.shuffle(combos)
+    cut1 = round(ZH_COMBINATION_SHARES["train"] * len(combos))
+    cut2 = cut1 + round(ZH_COMBINATION_SHARES["dev"] * len(combos))
+    parts = {"train": combos[:cut1], "dev": combos[cut1:cut2], "test": combos[cut2:]}
+    names, weights = [n for n, _ in ZH_PATTERNS], [w for _, w in ZH_PATTERNS]
+    seen: set[Tokens] = set()
+    splits: dict[str, list[Sentence]] = {}
+    for split, count in ZH_SPLITS.items():
+        sentences: list[Sentence] = []
+        while len(sentences) < count:
+            tokens = _zh_phrase(rng, rng.choices(names, weights)[0], parts[split])
+            if tokens is not None and tokens not in seen:
+                seen.add(tokens)
+                sentences.append(make_sentence(cache, tokens, zh_label, rng))
+        splits[split] = sentences
+    return splits
+
+
 # ----------------------------------------------------------------------------------- main
 def stats_table(corpora: dict[str, dict[str, list[Sentence]]]) -> str:
     """The Markdown table of sizes quoted in treernn/data/ambiguity/README.md."""
@@ -354,8 +448,8 @@ def stats_table(corpora: dict[str, dict[str, list[Sentence]]]) -> str:
 
 
 def generate(out: Path = DEFAULT_OUT, seed: int = 0) -> dict[str, dict[str, list[Sentence]]]:
-    """Write ``out/arith/*`` and ``out/attach/*``; return the sentences of every split."""
-    corpora = {"arith": make_arith(seed), "attach": make_attach(seed)}
+    """Write ``out/arith/*``, ``out/attach/*`` and ``out/zh/*``; return the sentences of every split."""
+    corpora = {"arith": make_arith(seed), "attach": make_attach(seed), "zh": make_zh(seed)}
     for name, splits in corpora.items():
         for split, sentences in splits.items():
             write_split(Path(out) / name, split, sentences)

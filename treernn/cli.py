@@ -543,7 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "given as --SECTION.KEY VALUE (e.g. --trainer.lr 0.05); see the README.")
     t.add_argument("--model", help="encoder: " + ", ".join(ENCODERS) + " (options: --model.layers, "
                    "--model.bidirectional, --model.pooling, --model.backend, ...)")
-    t.add_argument("--corpus", help="sst, ambiguity-arith, ambiguity-attach, text:PATH (labeled texts: a .csv, "
+    t.add_argument("--corpus", help="sst, ambiguity-arith, ambiguity-attach, ambiguity-zh, text:PATH (labeled texts: a .csv, "
                    ".tsv or .jsonl file, or a folder with train, dev and test files; --data.text_column, "
                    "--data.label_column, --data.split, --data.trees, --data.spacy_pipeline ...) or "
                    "trees:DIR (labeled bracketed trees, label<TAB>(tree) per line)")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
@@ -250,6 +251,13 @@ class CFGParser(Parser):
 
     A sentence the grammar does not cover gives a :class:`ParserError` naming the words the
     grammar lacks, or saying that it has no parse.
+
+    Text in a script written without spaces (Chinese, Japanese kana) needs none: a
+    whitespace-separated chunk holding such characters that is not itself a word of the
+    grammar is segmented against the grammar's words, longest match first (forward maximum
+    matching: the grammar's lexicon is the dictionary, so no segmenter such as jieba, whose
+    own dictionary would split differently, is involved); a character no word starts with is
+    an error naming it and its position.
     """
 
     def __init__(
@@ -273,13 +281,43 @@ class CFGParser(Parser):
         self.tokenizer = tokenizer
         self.max_parses = max_parses
         self._parser = nltk.ChartParser(self.grammar)
+        self.words = frozenset(sym for prod in self.grammar.productions() for sym in prod.rhs()
+                               if isinstance(sym, str))
+        self._longest = max((len(w) for w in self.words), default=1)
+
+    def segment(self, text: str, position: int = 0) -> list[str]:
+        """``text`` as tokens: split at whitespace; a chunk with characters of a script written
+        without spaces that is not a word of the grammar is cut into the grammar's words,
+        longest match first.
+
+        Raises:
+            ParserError: a character in such a chunk that starts no word of the grammar
+                (named, with its 1-based position in ``text``).
+        """
+        tokens: list[str] = []
+        for match in _CHUNK.finditer(text):
+            chunk, start = match.group(), match.start()
+            if chunk in self.words or not _UNSPACED.search(chunk):
+                tokens.append(chunk)
+                continue
+            i = 0
+            while i < len(chunk):
+                for n in range(min(self._longest, len(chunk) - i), 0, -1):
+                    if chunk[i:i + n] in self.words:
+                        tokens.append(chunk[i:i + n])
+                        i += n
+                        break
+                else:
+                    raise ParserError(f"text {position}: character {chunk[i]!r} at position {start + i + 1} of "
+                                      f"{text.strip()!r} starts no word of grammar {self.source}")
+        return tokens
 
     def parse_each(self, texts: Iterable[Text]) -> list[list[Tree]]:
         out = []
         for i, text in enumerate(texts):
             text = _check_text(text, i)
             if isinstance(text, str):
-                tokens = self.tokenizer(text) if self.tokenizer else text.split()
+                tokens = self.tokenizer(text) if self.tokenizer else self.segment(text, i)
             else:
                 tokens = list(text)
             try:
@@ -298,6 +336,12 @@ class CFGParser(Parser):
                 raise ParserError(f"text {i}: no parse of {' '.join(tokens)!r} under {self.source}")
             out.append(trees)
         return out
+
+
+_CHUNK = re.compile(r"\S+")
+#: Scripts written without spaces between words: kana and the CJK ideographs (BMP blocks,
+#: compatibility ideographs, the supplementary planes' extensions).
+_UNSPACED = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 
 
 def _grammar_text(grammar: Union[str, Path]) -> tuple[str, str]:

@@ -16,7 +16,8 @@ from conftest import GRAMMARS, ROOT
 
 CORPUS = ROOT / "treernn" / "data" / "ambiguity"
 SCRIPT = ROOT / "scripts" / "make_ambiguity_corpus.py"
-SPLITS = {"arith": ["train", "dev", "test", "test_long"], "attach": ["train", "dev", "test"]}
+SPLITS = {"arith": ["train", "dev", "test", "test_long"], "attach": ["train", "dev", "test"],
+          "zh": ["train", "dev", "test"]}
 CATALAN = {1: 1, 2: 2, 3: 5, 4: 14, 5: 42, 6: 132}
 
 
@@ -193,6 +194,81 @@ def test_she_saw_the_man_with_the_telescope(gen):
     two = cache.parses("she met two language school students".split())
     assert sorted(gen.attach_label(t) for t in two) == ["head", "modifier"]
     assert [gen.attach_label(t) for t in cache.parses("she saw him with the hat".split())] == ["verb"]
+
+
+# ------------------------------------------------------------------------------------ zh
+def test_the_founding_phrase_has_two_parses_and_two_meanings(gen):
+    parser = CFGParser("zh")
+    for text in ("两个外语学院的学生", "两 个 外语 学院 的 学生", "两个 外语学院的 学生"):
+        trees = parser.parse_each([text])[0]
+        assert len(trees) == 2 and all(t.tokens() == ["两", "个", "外语", "学院", "的", "学生"] for t in trees)
+        assert sorted(gen.zh_label(t) for t in trees) == ["institutions", "people"]
+    institutions, people = sorted(parser.parse_each(["两个外语学院的学生"])[0], key=gen.zh_label)
+    # institutions: the quantifier phrase is 两个外语学院; people: it spans the whole phrase
+    assert to_ptb(institutions).startswith("(NP (NOM (NOMP (DNP (NP (QP (Num 两) (Clf 个)) (NOM")
+    assert to_ptb(people).startswith("(NP (QP (Num 两) (Clf 个)) (NOM (NOMP (DNP (NP (NOM")
+    assert [gen.zh_label(t) for t in parser.parse_each(["三所医学学院的老师"])[0]] == ["institutions"]
+    assert [gen.zh_label(t) for t in parser.parse_each(["五名法律大学的代表"])[0]] == ["people"]
+    assert [gen.zh_label(t) for t in parser.parse_each(["十个历史学者"])[0]] == ["people"]
+
+
+def test_zh_labels_read_off_each_tree_also_after_binarize(corpus, gen):
+    for split in SPLITS["zh"]:
+        items, meta = corpus["zh", split]
+        for label, tree in items:
+            assert gen.zh_label(binarize(tree)) == label
+        for tokens, labels, parses, n_labels in sentences(items, meta).values():
+            assert parses in (1, 2)
+            assert (parses == 2) == (tokens[1] == "个" and "的" in tokens)  # 个 ... 的: ambiguous
+            if parses == 2:
+                assert sorted(labels) == ["institutions", "people"]
+
+
+def test_zh_test_phrases_have_unseen_noun_combinations(corpus, gen):
+    nouns = set(gen.ZH_FIELDS) | set(gen.ZH_INSTITUTIONS) | set(gen.ZH_PEOPLE)
+
+    def combos(split):
+        return {tuple(w for w in t.tokens() if w in nouns) for _, t in corpus["zh", split][0]}
+
+    seen = combos("train") | combos("dev")
+    assert combos("test") and not combos("test") & seen
+    train_words = {w for _, t in corpus["zh", "train"][0] for w in t.tokens()}
+    assert {w for _, t in corpus["zh", "test"][0] for w in t.tokens()} <= train_words
+
+
+def test_unspaced_zh_segments_back_into_the_corpus_tokens(corpus):
+    parser = CFGParser("zh")
+    for split in SPLITS["zh"]:
+        for _, tree in corpus["zh", split][0]:
+            assert parser.segment("".join(tree.tokens())) == tree.tokens()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("两个外语学院的学生。", "character '。' at position 10"),
+    ("两个student的学生", "character 's' at position 3"),
+    ("两个猫的学生", "character '猫' at position 3"),
+    ("两个外语学院的学生 and", "has no rule for 'and'"),
+    ("  ", "empty text"),
+])
+def test_zh_bad_input_is_one_line(text, message, capsys):
+    from treernn.cli import main
+
+    assert main(["parse", "--parser", "cfg", "--grammar", "zh", text]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert message in err[0] and len(err) == 2 and err[1] == "treernn: 1 input(s) failed", err
+
+
+def test_a_grammar_file_with_a_syntax_error_or_bad_bytes_is_one_line(tmp_path, capsys):
+    from treernn.cli import main
+
+    bad = tmp_path / "bad.cfg"
+    bad.write_text("NP -> QP NOM |\nQP -> '两\n", encoding="utf-8")
+    latin = tmp_path / "latin.cfg"
+    latin.write_bytes("NP -> 'caf\xe9'\n".encode("latin-1"))
+    for path, message in ((bad, "cannot read grammar"), (latin, "cannot read grammar file")):
+        assert main(["parse", "--parser", "cfg", "--grammar", str(path), "两"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], err
 
 
 # ------------------------------------------------------------------------------ the cache

@@ -30,3 +30,19 @@ def test_tree_lstm_recipe_gets_ambiguous_arith_items_right(tmp_path):
     metrics = train(config, tmp_path / "run", log=lambda m: None)
     assert metrics["test"]["ambiguous_sentences"] > 1000
     assert metrics["test"]["ambiguous_accuracy"] >= FLOOR, metrics["test"]
+
+
+@pytest.mark.parametrize("model, floor, ceiling", [("tree-lstm", 0.99, 1.0), ("lstm", 0.0, 0.5)])
+def test_the_founding_example_needs_the_tree(tmp_path, model, floor, ceiling):
+    """ambiguity-zh (两个外语学院的学生), a reduced run of the recipe (3 epochs, seed 0): the
+    Tree-LSTM gets the ambiguous test phrases right, the LSTM cannot beat chance on them (each
+    is the same word sequence with both labels)."""
+    task, settings = experiment_tasks("ambiguity", None, None)[2]
+    assert task == "zh"
+    preset = AMBIGUITY_PRESETS[model]
+    config = resolve_config(None, list({**settings, "model.encoder": preset.encoder, **preset.settings,
+                                        "trainer.seed": 0, "trainer.progress": False,
+                                        "trainer.epochs": 3, "run.device": "cpu"}.items()))
+    metrics = train(config, tmp_path / "run", log=lambda m: None)
+    assert metrics["test"]["ambiguous_sentences"] == 450
+    assert floor <= metrics["test"]["ambiguous_accuracy"] <= ceiling, metrics["test"]

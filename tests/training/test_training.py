@@ -140,7 +140,7 @@ def test_compare_writes_table_json_and_plot(tmp_path, capsys):
 
     src = ROOT / "treernn" / "data" / "ambiguity"
     tiny = tmp_path / "amb"
-    for sub in ("arith", "attach"):
+    for sub in ("arith", "attach", "zh"):
         (tiny / sub).mkdir(parents=True)
         for f in (src / sub).glob("*.tsv"):
             (tiny / sub / f.name).write_text("".join(f.read_text().splitlines(True)[:24]))
@@ -151,10 +151,10 @@ def test_compare_writes_table_json_and_plot(tmp_path, capsys):
     table = (out / "ambiguity.md").read_text()
     assert "| Tree-LSTM (N-ary) |" in table and "| LSTM |" in table
     data = json.loads((out / "ambiguity.json").read_text())
-    assert set(data["runs"]) == {f"{t}/{m}/{s}" for t in ("arith", "attach") for m in ("tree-lstm", "lstm") for s in (0, 1)}
+    assert set(data["runs"]) == {f"{t}/{m}/{s}" for t in ("arith", "attach", "zh") for m in ("tree-lstm", "lstm") for s in (0, 1)}
     assert (out / "ambiguity-curves.png").read_bytes()[:4] == b"\x89PNG"
     # paired tests: the tree model against the best (here the only) sequence model, per task
-    for task in ("arith", "attach"):
+    for task in ("arith", "attach", "zh"):
         entry = data["significance"][task]
         assert entry["reference"] == "lstm" and entry["metric"] == "accuracy"
         (test,) = entry["tests"]

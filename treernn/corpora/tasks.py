@@ -9,7 +9,7 @@ labels are class ids (``int``) or None (unlabeled). The root label is the senten
   code): neutral-root sentences are dropped, but neutral phrases keep a third class
   (negative 0, positive 1, neutral 2) so that they still train the model; a sentence is
   predicted as the likelier of negative and positive;
-- ``ambiguity-arith``, ``ambiguity-attach``: the bundled structural-ambiguity corpus
+- ``ambiguity-arith``, ``ambiguity-attach``, ``ambiguity-zh``: the bundled structural-ambiguity corpus
   (``treernn/data/ambiguity``, package data), one example per parse, only the root labeled;
 - ``trees:DIR`` (formerly ``tsv:DIR``, still read, with a note): any directory with
   ``train.tsv``, ``dev.tsv``, ``test.tsv`` in the labeled-tree format (label<TAB>(tree) per
@@ -41,7 +41,7 @@ from treernn.resources import data_dir
 from treernn.trees import Tree, unescape_token
 
 AMBIGUITY_DIR = data_dir("ambiguity")
-TASKS = ("sst", "ambiguity-arith", "ambiguity-attach", "sick", "trees:DIR", "text:PATH", "pairs:PATH")
+TASKS = ("sst", "ambiguity-arith", "ambiguity-attach", "ambiguity-zh", "sick", "trees:DIR", "text:PATH", "pairs:PATH")
 
 
 @dataclass(frozen=True)
@@ -212,7 +212,7 @@ def load_task(corpus: str, path: Optional[str] = None, classes: int = 5,
                       for split, trees in splits.items()}
             return Dataset(name, names + ["neutral"], splits, sentence_classes=2)
         return Dataset(name, names, splits)
-    if corpus in ("ambiguity-arith", "ambiguity-attach"):
+    if corpus in ("ambiguity-arith", "ambiguity-attach", "ambiguity-zh"):
         base = Path(path) if path else AMBIGUITY_DIR
         return load_tsv_task(base / corpus.split("-", 1)[1], corpus, skip_bad=skip_bad)
     if corpus.startswith("tsv:"):

@@ -31,7 +31,7 @@ from treernn.models.config import ModelConfig, upgrade_model_dict
 from treernn.training.presets import corpus_recipe
 from treernn.training.trainer import TrainConfig
 
-CORPORA = ("sst", "ambiguity-arith", "ambiguity-attach", "sick", "trees:DIR", "text:PATH", "pairs:PATH")
+CORPORA = ("sst", "ambiguity-arith", "ambiguity-attach", "ambiguity-zh", "sick", "trees:DIR", "text:PATH", "pairs:PATH")
 _PREFIXES = ("trees:", "tsv:", "text:", "pairs:")
 
 
@@ -101,7 +101,7 @@ class DataConfig:
         also when ``path``, a ``tsv:DIR`` corpus or ``vectors`` does not exist."""
         corpus = self.corpus
         prefixed = isinstance(corpus, str) and any(corpus.startswith(p) and len(corpus) > len(p) for p in _PREFIXES)
-        if not isinstance(corpus, str) or not (corpus in CORPORA[:4] or prefixed):
+        if not isinstance(corpus, str) or not (corpus in CORPORA[:5] or prefixed):
             hint = ""
             if isinstance(corpus, str) and Path(corpus).suffix.lower() in (".csv", ".tsv", ".jsonl", ".ndjson"):
                 hint = f"a file of labeled texts is read with --corpus text:{corpus}; "

@@ -241,5 +241,5 @@ def experiment_tasks(experiment: str, data_path: Optional[str], vectors: Optiona
         return [("fine", {**base, "data.classes": 5}), ("binary", {**base, "data.classes": 2})]
     if experiment == "sst-structure":
         return [("fine", {"data.corpus": "sst", "data.path": data_path, "data.vectors": vectors, "data.classes": 5})]
-    return [("arith", {"data.corpus": "ambiguity-arith", "data.path": data_path, **AMBIGUITY_DEFAULTS}),
-            ("attach", {"data.corpus": "ambiguity-attach", "data.path": data_path, **AMBIGUITY_DEFAULTS})]
+    return [(name, {"data.corpus": f"ambiguity-{name}", "data.path": data_path, **AMBIGUITY_DEFAULTS})
+            for name in ("arith", "attach", "zh")]
