@@ -381,9 +381,50 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     return 0
 
 
+FOUNDING = "两个外语学院的学生"
+
+
+def _quantified(tree) -> list[str]:
+    """The tokens of the phrase a quantifier (QP, QPI, QPP of grammar zh) opens, past it."""
+    for node in tree.preorder():
+        if node.children and node.children[0].label in ("QP", "QPI", "QPP"):
+            return [t for child in node.children[1:] for t in child.tokens()]
+    return []
+
+
+def _cmd_founding(args: argparse.Namespace) -> int:
+    """The founding example: every parse of PHRASE drawn, a tree model's reading of each, a
+    sequence model's one reading of the words."""
+    from treernn import pipeline
+    from treernn.parsing import CFGParser
+    from treernn.trees import draw
+
+    phrase = args.phrase or FOUNDING
+    trees = CFGParser(args.grammar).parse_each([phrase])[0]
+    models = [(name, pipeline.load(d)) for name, d in (("tree", args.tree_model), ("sequence", args.sequence_model)) if d]
+    readings = {name: p.predict_trees(p.shape(trees)) for name, p in models}
+    print(f"{phrase}: {len(trees)} parse(s) under grammar {args.grammar}")
+    for k, tree in enumerate(trees):
+        counted = "".join(_quantified(tree))
+        print(f"\nparse {k + 1} of {len(trees)}: the numeral counts {counted or '?'}")
+        print(draw(tree))
+        if "tree" in readings:
+            r = readings["tree"][k]
+            print(f"  tree model ({Path(args.tree_model).name}): {r.label_name} (p = {r.probabilities[-1][r.label]:.2f})")
+    if "sequence" in readings:
+        seen = {(r.label_name, round(r.probabilities[-1][r.label], 2)) for r in readings["sequence"]}
+        said = "; ".join(f"{name} (p = {p:.2f})" for name, p in sorted(seen))
+        print(f"\nsequence model ({Path(args.sequence_model).name}), which reads the words only: {said}, "
+              f"the same for {'both parses' if len(trees) == 2 else 'every parse'}" if len(seen) == 1 else
+              f"\nsequence model ({Path(args.sequence_model).name}): {said}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from treernn import demos
 
+    if args.which == "founding":
+        return _cmd_founding(args)
     if args.which == "addition":
         result = demos.run_addition(seed=args.seed)
     else:
@@ -632,11 +673,17 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
     u.set_defaults(func=_cmd_tune)
 
-    d = sub.add_parser("demo", help="the two lessons of the classic RNN tutorials",
+    d = sub.add_parser("demo", help="the classic RNN tutorials' two lessons; the founding example",
                        description="addition: an Elman RNN learns 8-bit binary addition; "
                                    "gradients: exploding/vanishing products and gradient norms, "
-                                   "Elman RNN vs LSTM (a PNG with --out).")
-    d.add_argument("which", choices=["addition", "gradients"])
+                                   "Elman RNN vs LSTM (a PNG with --out); founding: every parse of "
+                                   f"{FOUNDING} (or --phrase) under --grammar, drawn, with a trained tree "
+                                   "model's reading of each and a sequence model's of the words.")
+    d.add_argument("which", choices=["addition", "gradients", "founding"])
+    d.add_argument("--phrase", help=f"founding: the phrase (default {FOUNDING})")
+    d.add_argument("--grammar", default="zh", help="founding: the grammar (default zh)")
+    d.add_argument("--tree-model", metavar="DIR", help="founding: a tree model trained on ambiguity-zh")
+    d.add_argument("--sequence-model", metavar="DIR", help="founding: a sequence model trained on ambiguity-zh")
     d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     d.add_argument("--out", metavar="FILE.png", help="gradients: where to write the plot")
     d.set_defaults(func=_cmd_demo)

@@ -61,3 +61,22 @@ def test_hidden_state_gradients_rejects_unknown_cells():
     with pytest.raises(ValueError, match="'rnn' or 'lstm'"):
         hidden_state_gradients("gru")
     assert hidden_state_gradients("lstm", length=5).shape == (5,)
+
+
+def test_the_founding_example_demo_reads_each_parse(tmp_path, capsys):
+    from treernn.cli import main
+
+    for model in ("tree-lstm", "lstm"):
+        assert main(["train", "--model", model, "--corpus", "ambiguity-zh", "--epochs", "2", "--device", "cpu",
+                     "--out", str(tmp_path / model), "--trainer.progress", "false", "--trainer.optimizer", "adam", "--trainer.lr", "0.01", "--model.hidden_dim", "50",
+                     "--model.input_dim", "50"]) == 0
+    capsys.readouterr()
+    assert main(["demo", "founding", "--tree-model", str(tmp_path / "tree-lstm"),
+                 "--sequence-model", str(tmp_path / "lstm")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("两个外语学院的学生: 2 parse(s) under grammar zh")
+    assert "parse 1 of 2: the numeral counts 外语学院\n" in out and "parse 2 of 2: the numeral counts 外语学院的学生\n" in out
+    readings = [line.split(": ")[1].split(" (")[0] for line in out.splitlines() if line.startswith("  tree model")]
+    assert readings == ["institutions", "people"]
+    assert "which reads the words only" in out and "the same for both parses" in out
+    assert "├── Num 两" in out  # drawn
