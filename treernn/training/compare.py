@@ -88,10 +88,10 @@ def compare(experiment: str, models: Optional[Sequence[str]] = None, seeds: int 
     results["significance"] = _significance(out / "runs" / name_of, results["table"], tasks, models, seeds,
                                             against, log)
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{name_of}.json").write_text(json.dumps(results, indent=2))
+    (out / f"{name_of}.json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     markdown = _markdown(experiment, results["table"], models, presets, seeds)
     markdown += _significance_markdown(results["significance"], presets)
-    (out / f"{name_of}.md").write_text(markdown)
+    (out / f"{name_of}.md").write_text(markdown, encoding="utf-8")
     _plot(out / f"{name_of}-curves.png", results, tasks, models, presets)
     log(markdown)
     return results

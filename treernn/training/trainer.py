@@ -362,7 +362,7 @@ class Trainer:
                      format_version=FORMAT_VERSION)
         storage.atomic_write_json(d / ckpt.TRAINER_STATE, state)
         # The log is rewritten whole from the history, so it always matches the state.
-        storage.atomic_write_bytes(d / ckpt.LOG, "".join(json.dumps(r) + "\n" for r in self.state.history).encode())
+        storage.atomic_write_bytes(d / ckpt.LOG, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in self.state.history).encode("utf-8"))
         for old in list(d.glob("last-*.safetensors")) + list(d.glob("optimizer-*.safetensors")):
             if old.name not in (f"last-{e}.safetensors", f"optimizer-{e}.safetensors"):
                 old.unlink(missing_ok=True)
@@ -497,7 +497,7 @@ class Trainer:
                       "skipped_batches": skipped, "dev": metrics, "select_metric": cfg.select_metric,
                       "best_epoch": self.state.best_epoch}
             self.state.history.append(record)
-            self.log(json.dumps(record))
+            self.log(json.dumps(record, ensure_ascii=False))
             self._save(improved)
             if on_epoch is not None:
                 on_epoch(record)

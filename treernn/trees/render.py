@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Callable, Optional
 
 from treernn.trees.tree import Tree
@@ -33,6 +34,18 @@ def draw(tree: Tree) -> str:
     return "\n".join(lines)
 
 
+#: The SVG's font stack: a Latin sans, then fonts with CJK glyphs on Linux (Noto, Source Han,
+#: WenQuanYi), macOS (PingFang) and Windows (Microsoft YaHei), then the viewer's sans-serif.
+FONTS = ("DejaVu Sans, Noto Sans CJK SC, Source Han Sans SC, WenQuanYi Micro Hei, PingFang SC, "
+         "Microsoft YaHei, sans-serif")
+
+
+def _text_width(text: str, size: float) -> float:
+    """About how wide ``text`` is at font ``size`` px: East Asian wide and full-width characters
+    one em, others 0.6 em."""
+    return sum(size if unicodedata.east_asian_width(ch) in "WF" else 0.6 * size for ch in text)
+
+
 def to_svg(
     trees: list[Tree],
     titles: Optional[list[str]] = None,
@@ -54,11 +67,14 @@ def to_svg(
     dx, dy, r, top = 64, 56, 15, 30
     parts, y0, width = [], 10, 200
     for k, tree in enumerate(trees):
+        # each token a slot at least dx wide, wider for a long word (CJK characters count double)
+        slots = [max(dx, _text_width(n.token or "", 12) + 12) for n in tree.token_nodes()]
+        centres = [sum(slots[:i]) + slots[i] / 2 - dx / 2 for i in range(len(slots))]
         position = {id(n): i for i, n in enumerate(tree.token_nodes())}
         x: dict[int, float] = {}
         for node in tree.postorder():  # children first
             if id(node) in position:
-                x[id(node)] = position[id(node)]
+                x[id(node)] = centres[position[id(node)]] / dx
             else:
                 x[id(node)] = sum(x[id(c)] for c in node.children) / len(node.children)
         depth = {id(tree): 0}
@@ -68,6 +84,7 @@ def to_svg(
         height = max(depth.values())
         if titles is not None:
             parts.append(f'<text x="10" y="{y0 + 14}" font-size="14" font-weight="bold">{escape(titles[k])}</text>')
+            width = max(width, round(20 + _text_width(titles[k], 14) * 1.1))  # bold runs wider
         y_base = y0 + top
 
         def cx(node: Tree) -> float:
@@ -83,13 +100,15 @@ def to_svg(
         for node in tree.postorder():
             parts.append(f'<circle cx="{cx(node):.1f}" cy="{cy(node):.1f}" r="{r}" fill="{color(node)}" '
                          f'stroke="#333"/>')
-            parts.append(f'<text x="{cx(node):.1f}" y="{cy(node) + 4:.1f}" font-size="11" '
-                         f'text-anchor="middle">{escape(text(node))}</text>')
+            inside = text(node)
+            size = 11 if _text_width(inside, 11) <= 2 * r - 4 else 8  # a long label still fits its circle
+            parts.append(f'<text x="{cx(node):.1f}" y="{cy(node) + 4:.1f}" font-size="{size}" '
+                         f'text-anchor="middle">{escape(inside)}</text>')
             if node.token is not None:
                 parts.append(f'<text x="{cx(node):.1f}" y="{cy(node) + r + 14:.1f}" font-size="12" '
                              f'text-anchor="middle">{escape(node.token)}</text>')
-        width = max(width, 80 + (len(position) - 1) * dx)
+        width = max(width, round(80 + (max(x.values(), default=0)) * dx + max(slots, default=dx) / 2 - dx / 2))
         y0 = y_base + height * dy + r + 30
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y0}" '
-            f'font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n'
+            f'font-family="{FONTS}">\n<rect width="100%" height="100%" fill="white"/>\n'
             + "\n".join(parts) + "\n</svg>\n")
