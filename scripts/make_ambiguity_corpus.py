@@ -1,19 +1,19 @@
 #!/usr/bin/env python
-"""Generate the structural-ambiguity corpus (treernn/data/ambiguity), deterministically.
+"""Generate the structural-ambiguity corpora (corpora/ambiguity), deterministically.
 
 Usage::
 
-    .venv/bin/python scripts/make_ambiguity_corpus.py [--out treernn/data/ambiguity] [--seed 0]
+    .venv/bin/python scripts/make_ambiguity_corpus.py [--out corpora/ambiguity] [--seed 0]
 
 Two sub-corpora, each split into labeled-tree TSV files (``label<TAB>(tree)``, read with
 :func:`treernn.corpora.read_labeled_trees`), one line per *parse*:
 
-- ``arith``: "two plus three times four" under ``treernn/data/grammars/arith.cfg``
+- ``arith``: "two plus three times four" under ``corpora/grammars/arith.cfg``
   (``E -> E OP E | NUM``); the label is the value of the expression under that parse, mod 10.
 - ``attach``: prepositional-phrase attachment ("she saw the man with the telescope": label
   ``verb`` or ``noun``) and what a number counts in a noun compound ("two language school
   students": label ``head`` = students or ``modifier`` = schools) under
-  ``treernn/data/grammars/attach.cfg``; the label is read off each tree.
+  ``corpora/grammars/attach.cfg``; the label is read off each tree.
 
 Beside every ``<split>.tsv`` a ``<split>.meta.tsv`` has one line per example (same line
 numbers, no header): ``sentence<TAB>parses<TAB>labels`` - the sentence's index in the split,
@@ -23,7 +23,7 @@ have. A sentence is *ambiguous* when ``labels > 1``.
 The same seed gives the same bytes on every run and platform: sentences are drawn with
 :class:`random.Random`, the parses of a sentence are sorted into a canonical order, and no
 set or dict iteration order reaches the output. The script prints the table of sizes that
-treernn/data/ambiguity/README.md quotes.
+corpora/ambiguity/README.md quotes.
 
 Speed: the parses of a sentence depend only on its sequence of parts of speech when every word
 has exactly one part of speech and appears only in a rule ``X -> 'word'`` (true of both
@@ -47,8 +47,8 @@ from treernn.parsing import CFGParser
 from treernn.trees import Tree, to_ptb
 
 ROOT = Path(__file__).resolve().parents[1]
-GRAMMARS = ROOT / "treernn" / "data" / "grammars"
-DEFAULT_OUT = ROOT / "treernn" / "data" / "ambiguity"
+GRAMMARS = ROOT / "corpora" / "grammars"
+DEFAULT_OUT = ROOT / "corpora" / "ambiguity"
 
 Tokens = tuple[str, ...]
 
@@ -425,7 +425,7 @@ def make_zh(seed: int = 0, grammar: Path = GRAMMARS / "zh.cfg") -> dict[str, lis
 
 # ----------------------------------------------------------------------------------- main
 def stats_table(corpora: dict[str, dict[str, list[Sentence]]]) -> str:
-    """The Markdown table of sizes quoted in treernn/data/ambiguity/README.md."""
+    """The Markdown table of sizes quoted in corpora/ambiguity/README.md."""
     rows = [
         "| corpus | split | sentences | examples | ambiguous sentences | ambiguous examples | labels |",
         "|---|---|---:|---:|---:|---:|---|",
@@ -459,7 +459,7 @@ def generate(out: Path = DEFAULT_OUT, seed: int = 0) -> dict[str, dict[str, list
 def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                    help="output directory (default: treernn/data/ambiguity of this repository)")
+                    help="output directory (default: corpora/ambiguity of this repository)")
     ap.add_argument("--seed", type=int, default=0, help="random seed (default 0: the bundled corpus)")
     args = ap.parse_args(argv)
     corpora = generate(args.out, args.seed)

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 SST_DIR = SHARED / "corpora" / "sst"
 VECTORS_DIR = SHARED / "vectors"
-GRAMMARS = ROOT / "treernn" / "data" / "grammars"
+GRAMMARS = ROOT / "corpora" / "grammars"
 
 
 @pytest.fixture(scope="session")

@@ -159,3 +159,14 @@ def test_parse_ptb_imports_no_torch():
     out = proc.stdout.decode()
     assert proc.returncode == 0, proc.stderr.decode()
     assert '"label": "3"' in out and out.strip().endswith("RC 0 HEAVY []")
+
+
+def test_pyproject_lists_every_package_and_maps_the_corpora():
+    import tomllib
+
+    setup = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in PACKAGE.rglob("__init__.py")}
+    mapped = {"treernn.data.ambiguity": "corpora/ambiguity", "treernn.data.grammars": "corpora/grammars"}
+    assert set(setup["packages"]) == found | set(mapped)
+    assert setup["package-dir"] == mapped and all((ROOT / d / "__init__.py").is_file() for d in mapped.values())
+    assert not (PACKAGE / "data" / "ambiguity").exists() and not (PACKAGE / "data" / "grammars").exists()  # one copy

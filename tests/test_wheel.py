@@ -20,6 +20,7 @@ from conftest import ROOT
 def test_wheel_install_trains_on_the_bundled_corpus_outside_the_checkout(tmp_path):
     src = tmp_path / "src"  # build from a copy: the build writes build/ and *.egg-info
     shutil.copytree(ROOT / "treernn", src / "treernn", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "corpora", src / "corpora", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
     dist = tmp_path / "dist"

@@ -2,7 +2,7 @@
 # The ambiguous-parse experiment of the README: every tree and sequence model of
 # `treernn compare ambiguity` (the recipe of treernn/training/presets.py: 50-d inputs, hidden 50,
 # Adam 0.01 with the word embeddings by SGD 0.1, dropout 0.5, 10 epochs, no early stopping, the
-# best epoch on dev), 3 seeds, on the bundled corpus (treernn/data/ambiguity). The tree models
+# best epoch on dev), 3 seeds, on the bundled corpora (corpora/ambiguity). The tree models
 # and the sequence models train side by side, one torch thread each (about 25 minutes on 2
 # cores); a last compare of every model (reusing the finished runs) writes the table.
 # Results: experiments/ambiguity/{ambiguity.md, ambiguity.json, ambiguity-curves.png}; run

@@ -1,4 +1,4 @@
-"""The structural-ambiguity corpus (treernn/data/ambiguity) and its generator script."""
+"""The structural-ambiguity corpora (corpora/ambiguity) and their generator script."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from treernn.trees import Tree, binarize, to_ptb
 
 from conftest import GRAMMARS, ROOT
 
-CORPUS = ROOT / "treernn" / "data" / "ambiguity"
+CORPUS = ROOT / "corpora" / "ambiguity"
 SCRIPT = ROOT / "scripts" / "make_ambiguity_corpus.py"
 SPLITS = {"arith": ["train", "dev", "test", "test_long"], "attach": ["train", "dev", "test"],
           "zh": ["train", "dev", "test"]}
@@ -66,7 +66,7 @@ def test_regeneration_is_byte_identical_to_the_committed_files(generated):
     out, _ = generated
     made = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
     committed = sorted(p.relative_to(CORPUS) for p in CORPUS.rglob("*")
-                       if p.is_file() and p.name != "README.md")
+                       if p.is_file() and p.name not in ("README.md", "__init__.py") and "__pycache__" not in p.parts)
     assert made == committed
     for rel in made:
         assert (out / rel).read_bytes() == (CORPUS / rel).read_bytes(), rel

@@ -138,7 +138,7 @@ def test_compare_writes_table_json_and_plot(tmp_path, capsys):
     """`treernn compare ambiguity` on a tiny copy of the corpus (a few lines of each file)."""
     from conftest import ROOT
 
-    src = ROOT / "treernn" / "data" / "ambiguity"
+    src = ROOT / "corpora" / "ambiguity"
     tiny = tmp_path / "amb"
     for sub in ("arith", "attach", "zh"):
         (tiny / sub).mkdir(parents=True)

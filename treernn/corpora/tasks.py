@@ -10,7 +10,7 @@ labels are class ids (``int``) or None (unlabeled). The root label is the senten
   (negative 0, positive 1, neutral 2) so that they still train the model; a sentence is
   predicted as the likelier of negative and positive;
 - ``ambiguity-arith``, ``ambiguity-attach``, ``ambiguity-zh``: the bundled structural-ambiguity corpus
-  (``treernn/data/ambiguity``, package data), one example per parse, only the root labeled;
+  (``corpora/ambiguity``, installed as package data), one example per parse, only the root labeled;
 - ``trees:DIR`` (formerly ``tsv:DIR``, still read, with a note): any directory with
   ``train.tsv``, ``dev.tsv``, ``test.tsv`` in the labeled-tree format (label<TAB>(tree) per
   line), only the root labeled;
@@ -37,10 +37,10 @@ from treernn.corpora.table import looks_like_tree_file
 from treernn.corpora.texts import TextOptions, load_text_task, text_tree
 from treernn.errors import CorpusError, TreernnError
 from treernn.parsing import SpacyParser
-from treernn.resources import data_dir
+from treernn.resources import ambiguity_dir
 from treernn.trees import Tree, unescape_token
 
-AMBIGUITY_DIR = data_dir("ambiguity")
+AMBIGUITY_DIR = ambiguity_dir()
 TASKS = ("sst", "ambiguity-arith", "ambiguity-attach", "ambiguity-zh", "sick", "trees:DIR", "text:PATH", "pairs:PATH")
 
 
