@@ -354,7 +354,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                                "--against tree-lstm:child-sum-tree-lstm")
         against.append((a, b))
     compare(args.experiment, models, args.seeds, args.out, args.data_path, args.vectors, pairs,
-            log=lambda m: print(m, file=sys.stderr), against=against)
+            log=lambda m: print(m, file=sys.stderr), against=against,
+            only_tasks=args.tasks.split(",") if args.tasks else None)
     return 0
 
 
@@ -656,6 +657,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--device", help="auto (default), cpu or cuda")
     m.add_argument("--data-path", metavar="DIR", help="the SST or SICK folder (default: $TREERNN_DATA, cache, download)")
     m.add_argument("--vectors", metavar="FILE", help="word vectors for sst, sick and text:PATH (GloVe/word2vec text)")
+    m.add_argument("--tasks", metavar="TASK,TASK", help="some of the experiment's tasks (ambiguity: arith, attach, zh; "
+                                                        "sst: fine, binary)")
     m.add_argument("--against", metavar="A:B,C:D", help="paired significance tests of these model pairs too "
                                                         "(every model is tested against the best sequence model)")
     m.set_defaults(func=_cmd_compare)

@@ -32,7 +32,8 @@ def _mean_std(values: Sequence[float]) -> tuple[float, float, float, float]:
 def compare(experiment: str, models: Optional[Sequence[str]] = None, seeds: int = 1,
             out: Path = Path("runs/compare"), data_path: Optional[str] = None,
             vectors: Optional[str] = None, overrides: Sequence[tuple[str, Any]] = (),
-            log: Callable[[str], None] = print, against: Sequence[tuple[str, str]] = ()) -> dict:
+            log: Callable[[str], None] = print, against: Sequence[tuple[str, str]] = (),
+            only_tasks: Optional[Sequence[str]] = None) -> dict:
     """Train every model for every seed on every task of ``experiment``; write
     ``OUT/<experiment>.md``, ``OUT/<experiment>.json`` and ``OUT/<experiment>-curves.png``
     (``text:PATH``: ``OUT/text-<file name>.*``; every seed trains on the same split).
@@ -45,6 +46,13 @@ def compare(experiment: str, models: Optional[Sequence[str]] = None, seeds: int 
     on the test items with every seed's predictions (``predictions-test.jsonl`` of each run)."""
     presets = experiment_presets(experiment)
     tasks = experiment_tasks(experiment, data_path, vectors)
+    if only_tasks:  # --tasks: some of the experiment's tasks
+        names = [t for t, _ in tasks]
+        unknown = [t for t in only_tasks if t not in names]
+        if unknown:
+            raise ConfigError(f"--tasks: {experiment} has no task {unknown[0]!r}, got {','.join(only_tasks)}; its tasks: "
+                              f"{', '.join(names)}")
+        tasks = [(t, s) for t, s in tasks if t in only_tasks]
     models = list(models or default_models(experiment))
     name_of = experiment_file_name(experiment)
     unknown = [m for m in models if m not in presets]
@@ -89,7 +97,7 @@ def compare(experiment: str, models: Optional[Sequence[str]] = None, seeds: int 
                                             against, log)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{name_of}.json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
-    markdown = _markdown(experiment, results["table"], models, presets, seeds)
+    markdown = _markdown(experiment, results["table"], models, presets, seeds, [t for t, _ in tasks])
     markdown += _significance_markdown(results["significance"], presets)
     (out / f"{name_of}.md").write_text(markdown, encoding="utf-8")
     _plot(out / f"{name_of}-curves.png", results, tasks, models, presets)
@@ -208,7 +216,7 @@ def _fmt4(ms) -> str:
     return text + f" ({ms[2]:.4f}-{ms[3]:.4f})" if len(ms) > 2 and ms[2] != ms[3] else text
 
 
-def _markdown(experiment: str, table: dict, models, presets, seeds: int) -> str:
+def _markdown(experiment: str, table: dict, models, presets, seeds: int, tasks: Sequence[str] = ()) -> str:
     lines = []
     if experiment == "sick":
         lines += [f"SICK relatedness, test (4,906 pairs): mean ± std (min-max) over {seeds} seed(s); published: "
@@ -249,21 +257,23 @@ def _markdown(experiment: str, table: dict, models, presets, seeds: int) -> str:
                   "| model | fine-grained | binary | published fine | published binary | params (fine) | s/run |",
                   "|---|---|---|---|---|---|---|"]
         for name in models:
-            fine, binary = table["fine"][name], table["binary"][name]
+            rows = [table[t][name] for t in ("fine", "binary") if t in table]  # --tasks may leave one out
+            cells = [_fmt(table[t][name]["test"]) if t in table else "–" for t in ("fine", "binary")]
             pub = PUBLISHED.get(name, ("–", "–"))
-            lines.append(f"| {presets[name].label} | {_fmt(fine['test'])} | {_fmt(binary['test'])} | "
-                         f"{pub[0]} | {pub[1]} | {fine['parameters']:,} | "
-                         f"{fine['train_seconds'] + binary['train_seconds']:.0f} |")
+            lines.append(f"| {presets[name].label} | {cells[0]} | {cells[1]} | "
+                         f"{pub[0]} | {pub[1]} | {rows[0]['parameters']:,} | "
+                         f"{sum(r['train_seconds'] for r in rows):.0f} |")
     else:
-        lines += [f"Test accuracy (%), mean ± std (min-max) over {seeds} seed(s): all test items / ambiguous items only "
-                  "(zh: 两个外语学院的学生, test phrases of unseen noun combinations).", "",
-                  "| model | arith all | arith ambiguous | arith 5-6 ops | attach all | attach ambiguous | zh all | "
-                  "zh ambiguous |", "|---|---|---|---|---|---|---|---|"]
+        columns = [(task, key, head) for task in tasks for key, head in
+                   (("test", "all"), ("test_ambiguous", "ambiguous"), ("test_long", "5-6 ops"))
+                   if key in table[task][models[0]]]
+        lines += [f"Test accuracy (%), mean ± std (min-max) over {seeds} seed(s): all test items / ambiguous items only"
+                  + (" (zh: 两个外语学院的学生, test phrases of unseen noun combinations)." if "zh" in tasks else "."), "",
+                  "| model | " + " | ".join(f"{task} {head}" for task, _, head in columns) + " |",
+                  "|---" * (len(columns) + 1) + "|"]
         for name in models:
-            a, t, z = table["arith"][name], table["attach"][name], table["zh"][name]
-            lines.append(f"| {presets[name].label} | {_fmt(a['test'])} | {_fmt(a['test_ambiguous'])} | "
-                         f"{_fmt(a['test_long'])} | {_fmt(t['test'])} | {_fmt(t['test_ambiguous'])} | "
-                         f"{_fmt(z['test'])} | {_fmt(z['test_ambiguous'])} |")
+            lines.append(f"| {presets[name].label} | "
+                         + " | ".join(_fmt(table[task][name][key]) for task, key, _ in columns) + " |")
     return "\n".join(lines) + "\n"
 
 
