@@ -1,0 +1,121 @@
+"""Issue 28's SST tables from the tuned recipes (the SST presets after `treernn tune`): every
+tuned model on 5 seeds, fine-grained and binary (`compare sst`), and the structure controls on 5
+seeds, fine-grained (`compare sst-structure`). Two one-thread workers share the runs through
+claim files; a run a stopped session left half done resumes from its checkpoint; the run
+directories are compare's (experiments/sst/tuned/runs/<experiment>/<task>/<model>-seed<k>, their
+records committed, weights not), so the tables come from `treernn compare` reusing them.
+
+    python experiments/sst/tuned/run.py work &       # twice: two workers, resumable
+    python experiments/sst/tuned/run.py tables       # compare sst / sst-structure over the runs
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[2]
+SHARED = ROOT.parent / "shared"
+SST = SHARED / "corpora" / "sst"
+VECTORS = SHARED / "vectors" / "glove.6B.50d.sst.txt"
+SEEDS = range(5)
+TUNED = ["lstm", "bilstm", "bilstm-2layer", "bilstm-phrases", "child-sum-tree-lstm", "tree-lstm"]
+STRUCTURE = ["tree-lstm", "tree-lstm-root", "tree-lstm-root-spacy", "tree-lstm-root-balanced",
+             "tree-lstm-root-left", "tree-lstm-root-right", "lstm", "bilstm"]
+SAME_AS_SST = {"tree-lstm", "lstm", "bilstm"}  # structure rows whose run is sst's fine-grained one
+
+
+def units() -> list[tuple[str, str, str, int]]:
+    """(experiment, task, model, seed), in the order the workers take them."""
+    out = [("sst", "fine", m, s) for s in SEEDS for m in TUNED]
+    out += [("sst-structure", "fine", m, s) for s in SEEDS for m in STRUCTURE if m not in SAME_AS_SST]
+    out += [("sst", "binary", m, s) for s in SEEDS for m in TUNED]
+    out += [("sst-structure", "fine", m, s) for s in SEEDS for m in STRUCTURE if m in SAME_AS_SST]
+    return out
+
+
+def run_dir(experiment: str, task: str, model: str, seed: int) -> Path:
+    return HERE / "runs" / experiment / task / f"{model}-seed{seed}"
+
+
+def _claim(path: Path) -> bool:
+    """A claim file made atomically, taken over when the process that made it is gone."""
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                os.kill(int(path.read_text() or 0), 0)
+                return False
+            except (ValueError, ProcessLookupError, FileNotFoundError):
+                path.unlink(missing_ok=True)
+                continue
+        with os.fdopen(fd, "w") as fh:
+            fh.write(str(os.getpid()))
+        return True
+    return False
+
+
+def work() -> None:
+    import torch
+
+    from treernn.training.config import resolve_config
+    from treernn.training.presets import experiment_tasks, presets
+    from treernn.training.run import train
+
+    torch.set_num_threads(1)
+    for experiment, task, model, seed in units():
+        out = run_dir(experiment, task, model, seed)
+        if (out / "metrics.json").exists():
+            continue
+        out.parent.mkdir(parents=True, exist_ok=True)
+        claim = out.parent / f"{out.name}.claim"
+        if not _claim(claim):
+            continue
+        try:
+            if experiment == "sst-structure" and model in SAME_AS_SST:
+                same = run_dir("sst", "fine", model, seed)
+                if not (same / "metrics.json").exists():
+                    continue  # sst's run is not done yet: a later pass copies it
+                shutil.copytree(same, out, dirs_exist_ok=True)
+                print(f"== {experiment} {task} {model} seed {seed}: the sst run's copy", flush=True)
+                continue
+            task_settings = dict(experiment_tasks(experiment, str(SST), str(VECTORS)))[task]
+            preset = presets(experiment)[model]
+            settings = {**task_settings, "model.encoder": preset.encoder, **preset.settings, "trainer.seed": seed,
+                        "trainer.progress": False, "run.device": "cpu"}
+            resume = (out / "trainer_state.json").exists()
+            print(f"== {experiment} {task} {model} seed {seed}" + (" (resumed)" if resume else ""), flush=True)
+            metrics = train(None if resume else resolve_config(None, list(settings.items())), out, resume=resume,
+                            log=lambda m: None)
+            print(f"   test {metrics['test']['accuracy']:.4f} ({metrics['train_seconds']:.0f} s)", flush=True)
+        finally:
+            claim.unlink(missing_ok=True)
+
+
+def tables() -> None:
+    treernn = str(ROOT / ".venv" / "bin" / "treernn")
+    common = ["--seeds", "5", "--out", str(HERE), "--data-path", str(SST), "--vectors", str(VECTORS), "--device", "cpu"]
+    subprocess.run([treernn, "compare", "sst", "--models", ",".join(TUNED)] + common, check=True)
+    subprocess.run([treernn, "compare", "sst-structure", "--models", ",".join(STRUCTURE)] + common, check=True)
+
+
+def main() -> int:
+    sys.path.insert(0, str(ROOT))
+    what = sys.argv[1] if len(sys.argv) > 1 else ""
+    if what == "work":
+        work()
+    elif what == "tables":
+        tables()
+    else:
+        print(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
