@@ -316,9 +316,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
         flags = [(setting, getattr(args, flag)) for flag, setting in _FLAG_TO_SETTING.items()
                  if getattr(args, flag) is not None]
         config, recipe = resolve_train_config(args.config, flags + _overrides(args.overrides))
-        if recipe:
-            log(f"{config.data.corpus} recipe of {config.model.encoder} (as compare {config.data.corpus}; a setting "
-                "you give wins): " + ", ".join(f"{k} {v}" for k, v in recipe.items()))
+        pending = [f"{config.data.corpus} recipe of {config.model.encoder} (as compare {config.data.corpus}; a setting "
+                   "you give wins): " + ", ".join(f"{k} {v}" for k, v in recipe.items())] if recipe else []
+
+        def log(message: str) -> None:  # the recipe's note with the run's first line: a run refused is one line
+            while pending:
+                print(pending.pop(), file=sys.stderr)
+            print(message, file=sys.stderr)
+
         results = train(config, args.out, log=log)
     print(json.dumps(results, indent=2, ensure_ascii=False))
     return 0
