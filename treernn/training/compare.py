@@ -236,21 +236,12 @@ def _markdown(experiment: str, table: dict, models, presets, seeds: int, tasks: 
             lines.append(f"| {presets[name].label} | {_fmt(row['dev'])} | {_fmt(row['test'])} | "
                          f"{row['parameters']:,} | {row['train_seconds']:.0f} |")
     elif experiment.startswith("text:"):
-        lines += [f"{experiment[5:]}: accuracy (%), mean ± std (min-max) over {seeds} seed(s), the same split "
-                  "for every seed (--data.split_seed).", "",
-                  "| model | dev | test | params | epochs | s/run |", "|---|---|---|---|---|---|"]
-        for name in models:
-            row = table["text"][name]
-            lines.append(f"| {presets[name].label} | {_fmt(row['dev'])} | {_fmt(row['test'])} | "
-                         f"{row['parameters']:,} | {row['epochs']:.1f} | {row['train_seconds']:.0f} |")
+        lines += _dev_test_table(f"{experiment[5:]}: accuracy (%), mean ± std (min-max) over {seeds} seed(s), the "
+                                 "same split for every seed (--data.split_seed).", table["text"], models, presets)
     elif experiment == "sst-structure":
-        lines += [f"SST fine-grained, structure controls: test accuracy (%), mean ± std (min-max) over {seeds} seed(s); "
-                  "the constituency Tree-LSTM's recipe throughout.", "",
-                  "| model | dev | test | params | epochs | s/run |", "|---|---|---|---|---|---|"]
-        for name in models:
-            row = table["fine"][name]
-            lines.append(f"| {presets[name].label} | {_fmt(row['dev'])} | {_fmt(row['test'])} | "
-                         f"{row['parameters']:,} | {row['epochs']:.1f} | {row['train_seconds']:.0f} |")
+        lines += _dev_test_table(f"SST fine-grained, structure controls: test accuracy (%), mean ± std (min-max) "
+                                 f"over {seeds} seed(s); the constituency Tree-LSTM's recipe throughout.",
+                                 table["fine"], models, presets)
     elif experiment == "sst":
         lines += [f"Test accuracy (%), mean ± std (min-max) over {seeds} seed(s); published numbers from Tai et al. "
                   "(2015) and Socher et al. (2013).", "",
@@ -275,6 +266,16 @@ def _markdown(experiment: str, table: dict, models, presets, seeds: int, tasks: 
             lines.append(f"| {presets[name].label} | "
                          + " | ".join(_fmt(table[task][name][key]) for task, key, _ in columns) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _dev_test_table(title: str, rows: dict, models, presets) -> list[str]:
+    """A caption and a table of dev and test accuracy, parameters, epochs and seconds per model."""
+    lines = [title, "", "| model | dev | test | params | epochs | s/run |", "|---|---|---|---|---|---|"]
+    for name in models:
+        row = rows[name]
+        lines.append(f"| {presets[name].label} | {_fmt(row['dev'])} | {_fmt(row['test'])} | "
+                     f"{row['parameters']:,} | {row['epochs']:.1f} | {row['train_seconds']:.0f} |")
+    return lines
 
 
 def _plot(path: Path, results: dict, tasks, models, presets) -> None:

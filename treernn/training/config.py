@@ -346,6 +346,20 @@ def set_value(config: RunConfig, section: str, key: str, value: Any, source: str
     setattr(getattr(config, section), key, value)
 
 
+def read_toml(path: str, what: str, hint: str, error: type = ConfigError) -> dict:
+    """A TOML file's tables; a missing, unreadable or malformed file is ``error`` in one line
+    (``what``: e.g. "config file"; ``hint``: how to fix a missing one)."""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise error(f"{what} not found, got {path!r}; {hint}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"cannot read the {what}, got {path!r}; {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path} is not valid TOML, got {exc}; fix the file") from None
+
+
 def resolve_config(file: Optional[str] = None, overrides: Sequence[tuple[str, Any]] = (),
                    defaults: Sequence[tuple[str, Any]] = ()) -> RunConfig:
     """Defaults (the dataclasses', then ``defaults`` pairs), updated by a TOML file, then by
@@ -360,15 +374,7 @@ def resolve_config(file: Optional[str] = None, overrides: Sequence[tuple[str, An
         section, _, key = dotted.partition(".")
         set_value(config, section, key, value)
     if file:
-        try:
-            with open(file, "rb") as fh:
-                loaded = tomllib.load(fh)
-        except FileNotFoundError:
-            raise ConfigError(f"config file not found, got {file!r}; give the path of a TOML file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read the config file, got {file!r}; {exc}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{file} is not valid TOML, got {exc}; fix the file") from None
+        loaded = read_toml(file, "config file", "give the path of a TOML file")
         for section, values in loaded.items():
             for key, value in _section_items(section, values, file):
                 set_value(config, section, key, value, source=file)
@@ -390,7 +396,7 @@ def resolve_train_config(file: Optional[str] = None,
         return config, {}
     given = {dotted for dotted, _ in overrides}  # what the user set, to any value
     if file:
-        with open(file, "rb") as fh:  # read (and checked) by resolve_config above
-            given |= {f"{section}.{key}" for section, values in tomllib.load(fh).items() for key in values}
+        loaded = read_toml(file, "config file", "give the path of a TOML file")  # checked by resolve_config above
+        given |= {f"{section}.{key}" for section, values in loaded.items() for key in values}
     kept = {dotted: value for dotted, value in recipe.items() if dotted not in given}
     return resolve_config(file, overrides, defaults=list(kept.items())), kept

@@ -31,7 +31,6 @@ import socket
 import subprocess
 import sys
 import time
-import tomllib
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -47,7 +46,7 @@ from treernn.encoders.presets import get_preset
 from treernn.encoders.registry import BUILDERS
 from treernn.errors import ConfigError, TreernnError, TuneError
 from treernn.storage import atomic_write_bytes, atomic_write_json
-from treernn.training.config import RunConfig, resolve_config, settings as known_settings
+from treernn.training.config import RunConfig, read_toml, resolve_config, settings as known_settings
 from treernn.training.presets import default_space, tune_settings
 from treernn.training.run import train
 
@@ -155,15 +154,7 @@ def parse_space(raw: Any, source: str) -> dict[str, Param]:
 
 def read_space_file(path: str) -> dict:
     """The ``[space]`` table of a TOML file (raw, for :func:`parse_space`)."""
-    try:
-        with open(path, "rb") as fh:
-            loaded = tomllib.load(fh)
-    except FileNotFoundError:
-        raise TuneError(f"space file not found, got {path!r}; give a TOML file with a [space] table") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TuneError(f"cannot read the space file, got {path!r}; {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise TuneError(f"{path} is not valid TOML, got {exc}; fix the file") from None
+    loaded = read_toml(path, "space file", "give a TOML file with a [space] table", TuneError)
     unknown = sorted(set(loaded) - {"space"})
     if unknown or "space" not in loaded:
         raise TuneError(f"{path}: a space file has one [space] table, got {', '.join(unknown) or 'none'}; "
