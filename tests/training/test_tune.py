@@ -193,3 +193,17 @@ def test_config_toml_round_trips(tmp_path):
     assert resolve_config(str(path)).to_dict() == config.to_dict()
     with pytest.raises(TuneError, match="low must be below high"):
         tune.parse_space({"trainer.lr": {"low": 1, "high": 1}}, "here")
+
+
+def test_best_toml_names_every_tuned_setting_even_at_its_default(tmp_path, sst_dir):
+    """A tuned value equal to the default must still beat a recipe train --corpus sst applies."""
+    config = resolve_config(None, [("data.corpus", "sst"), ("data.path", str(sst_dir)), ("model.encoder", "tree-lstm"),
+                                   ("trainer.epochs", 10)])
+    text = tune.config_toml(config, always=["trainer.epochs", "trainer.progress"])
+    assert "epochs = 10" in text and "progress" not in text
+    path = tmp_path / "best.toml"
+    path.write_text(text)
+    from treernn.training.config import resolve_train_config
+
+    resolved, recipe = resolve_train_config(str(path))
+    assert resolved.trainer.epochs == 10 and "trainer.epochs" not in recipe  # the file's 10, not the recipe's 20

@@ -399,14 +399,16 @@ def _toml_value(value: Any) -> str:
     raise TuneError(f"cannot write {value!r} to TOML")
 
 
-def config_toml(config: RunConfig, header: str = "") -> str:
+def config_toml(config: RunConfig, header: str = "", always: Sequence[str] = ()) -> str:
     """``config`` as a TOML file for ``treernn train --config``: the settings that differ from
-    the defaults (an unset optional number is written "none")."""
+    the defaults, and those named in ``always`` (``section.key``: a tuned value equal to the
+    default still wins over a corpus recipe); an unset optional number is written "none"."""
     defaults, values = RunConfig().to_dict(), config.to_dict()
     values["trainer"]["progress"] = defaults["trainer"]["progress"]  # trials run without bars; a user's run has one
     lines = [f"# {line}" for line in header.splitlines()]
     for section, keys in values.items():
-        changed = {k: v for k, v in keys.items() if v != defaults[section].get(k)}
+        changed = {k: v for k, v in keys.items()
+                   if v != defaults[section].get(k) or (f"{section}.{k}" in always and k != "progress")}
         if changed:
             lines += ["", f"[{section}]"] + [f"{k} = {_toml_value(v)}" for k, v in changed.items()]
     return "\n".join(lines).lstrip("\n") + "\n"
@@ -435,7 +437,8 @@ def write_summary(directory: Path, study: optuna.Study, spec: TuneSpec) -> Optio
     header = (f"treernn tune: the best of {len(finished)} trial(s) of {spec.model} on {spec.corpus}: trial "
               f"{best.number}, dev {metric} {best.value:.4f}\n"
               f"train it: treernn train --config {directory / BEST_TOML} --out DIR [--seed K]")
-    atomic_write_bytes(directory / BEST_TOML, config_toml(config, header).encode("utf-8"))
+    always = set(spec.space) | {k for k, _ in spec.settings}  # the study's choices, written even at a default
+    atomic_write_bytes(directory / BEST_TOML, config_toml(config, header, always).encode("utf-8"))
     out = {"trial": best.number, "value": best.value, "metric": metric, "params": best.params,
            "run_dir": best.user_attrs.get("run_dir"), "finished": len(finished)}
     atomic_write_json(directory / BEST_JSON, out)
