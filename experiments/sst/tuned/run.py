@@ -26,6 +26,7 @@ SEEDS = range(5)
 TUNED = ["lstm", "bilstm", "bilstm-2layer", "bilstm-phrases", "child-sum-tree-lstm", "tree-lstm"]
 STRUCTURE = ["tree-lstm", "tree-lstm-root", "tree-lstm-root-spacy", "tree-lstm-root-balanced",
              "tree-lstm-root-left", "tree-lstm-root-right", "lstm", "bilstm"]
+BINARY_ORDER = ["tree-lstm", "lstm", "child-sum-tree-lstm", "bilstm", "bilstm-2layer", "bilstm-phrases"]
 SAME_AS_SST = {"tree-lstm", "lstm", "bilstm"}  # structure rows whose run is sst's fine-grained one
 
 
@@ -33,7 +34,8 @@ def units() -> list[tuple[str, str, str, int]]:
     """(experiment, task, model, seed), in the order the workers take them."""
     out = [("sst", "fine", m, s) for s in SEEDS for m in TUNED]
     out += [("sst-structure", "fine", m, s) for s in SEEDS for m in STRUCTURE if m not in SAME_AS_SST]
-    out += [("sst", "binary", m, s) for s in SEEDS for m in TUNED]
+    # binary model by model, the quick ones first: a session that ends part-way leaves whole rows
+    out += [("sst", "binary", m, s) for m in BINARY_ORDER for s in SEEDS]
     out += [("sst-structure", "fine", m, s) for s in SEEDS for m in STRUCTURE if m in SAME_AS_SST]
     return out
 
