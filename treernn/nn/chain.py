@@ -132,7 +132,7 @@ class JordanRNNCell(ChainCellBase):
     Outputs: y'
         - y' ``(B, O)``.
 
-    Attributes:
+    Weights:
         weight_ih: W ``(H, E)``; weight_yh: U ``(H, O)``; bias_h: b ``(H,)``;
         weight_hy: V ``(O, H)``; bias_y: c ``(O,)``. All start at
         :math:`\mathcal{U}(-1/\sqrt{H}, 1/\sqrt{H})`, as in ``nn.RNN``.
@@ -213,7 +213,7 @@ class PeepholeLSTMCell(ChainCellBase):
     Outputs: (h', c')
         - h', c' ``(B, H)``.
 
-    Attributes:
+    Weights:
         weight_ih ``(4H, E)``, weight_hh ``(4H, H)``, bias_ih, bias_hh ``(4H,)`` (as in
         ``nn.LSTM``); weight_ci, weight_cf, weight_co ``(H,)`` the peepholes. All start at
         :math:`\mathcal{U}(-1/\sqrt{H}, 1/\sqrt{H})`.
@@ -306,7 +306,7 @@ class LeakyRNNCell(ChainCellBase):
     Outputs: h'
         - h' ``(B, H)``.
 
-    Attributes:
+    Weights:
         weight_ih ``(H, E)``, weight_hh ``(H, H)``, bias_ih, bias_hh ``(H,)`` (as in ``nn.RNN``,
         :math:`\mathcal{U}(-1/\sqrt{H}, 1/\sqrt{H})`); tau_init ``(H,)`` (buffer);
         tau_raw ``(H,)`` :math:`\rho` (a parameter, only with ``learn_tau``);
