@@ -1,4 +1,4 @@
-"""What one long sentence costs in the pipeline (README, "Bounded input"): a right-branching
+"""What one long sentence costs in the pipeline (docs/pipeline.md, "Bounded input"): a right-branching
 sentence of n words (n tree levels of one node each) through the bundled model, with the model
 on 1 torch thread (the default) and on 2, plus spaCy's parse of the same words as raw text.
 Best of 3 per figure; run it on a quiet machine.

@@ -603,7 +603,7 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="train a model",
         description="Train a model and write its directory (config.json, model.safetensors, "
                     "vocab.json, metrics.json, log.jsonl, resume state). Any setting can be "
-                    "given as --SECTION.KEY VALUE (e.g. --trainer.lr 0.05); see the README.")
+                    "given as --SECTION.KEY VALUE (e.g. --trainer.lr 0.05); see docs/training.md.")
     t.add_argument("--model", help="encoder: " + ", ".join(ENCODERS) + " (options: --model.layers, "
                    "--model.bidirectional, --model.pooling, --model.backend, ...)")
     t.add_argument("--corpus", help="sst, ambiguity-arith, ambiguity-attach, ambiguity-zh, text:PATH (labeled texts: a .csv, "

@@ -4,7 +4,7 @@ Every error a user can cause with bad input is a :class:`TreernnError`; the comm
 prints its one-line message (``treernn: error: ...``) and exits with code 2 instead of showing
 a traceback. Each layer's modules import their classes from here, so one file lists them all.
 
-Layers, lowest first (see the README's "Layout"): plumbing (storage, devices, DGL) -> trees ->
+Layers, lowest first (see docs/architecture.md): plumbing (storage, devices, DGL) -> trees ->
 parsing -> corpora -> vocab -> batching -> nn -> encoders -> models -> training -> pipeline ->
 server -> cli. This module imports nothing.
 """

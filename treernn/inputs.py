@@ -22,7 +22,7 @@ from typing import BinaryIO, Callable, Iterable, Iterator, Optional, Sequence, T
 from treernn.errors import TreernnError, TreeSyntaxError
 
 #: The longest sentence the pipeline labels by default, in tokens (``--max-tokens``): measured
-#: on this project's 2-core machine, a sentence of this length costs well under a second (README,
+#: on this project's 2-core machine, a sentence of this length costs well under a second (docs/pipeline.md,
 #: "Labeling text").
 DEFAULT_MAX_TOKENS = 1000
 #: The longest text the pipeline parses by default, in characters (``--max-chars``).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The ambiguous-parse experiment of the README: every tree and sequence model of
+# The ambiguous-parse experiment of docs/experiments.md: every tree and sequence model of
 # `treernn compare ambiguity` (the recipe of treernn/training/presets.py: 50-d inputs, hidden 50,
 # Adam 0.01 with the word embeddings by SGD 0.1, dropout 0.5, 10 epochs, no early stopping, the
 # best epoch on dev), 3 seeds, on the bundled corpora (corpora/ambiguity). The tree models

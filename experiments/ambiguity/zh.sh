@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The founding example's column of the README's ambiguity table (issue 29): ambiguity-zh
+# The founding example's column of the ambiguity table (docs/experiments.md, README) (issue 29): ambiguity-zh
 # (两个外语学院的学生) only, the ambiguity recipe: the N-ary Tree-LSTM on 10 seeds, every model
 # of the table (the Tree-LSTM too) on 3; two one-thread processes. Results: experiments/ambiguity/zh-*.{md,json}.
 set -euo pipefail

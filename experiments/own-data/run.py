@@ -1,4 +1,4 @@
-"""The own-data measurements of the README ("Your own data"), resumable.
+"""The own-data measurements of docs/own-data.md, resumable.
 
     python experiments/own-data/run.py prepare       # SST's binary sentences as CSV files
     python experiments/own-data/run.py parse-bench   # parsing 10,000 sentences: 1, 2 processes, cached

@@ -1,5 +1,5 @@
 """Run DGL's own Tree-LSTM example (dmlc/dgl, examples/pytorch/tree_lstm, tag v1.1.3: the
-installed DGL's version) on this machine's SST files and word vectors, offline, for the README's
+installed DGL's version) on this machine's SST files and word vectors, offline, for docs/experiments.md's
 side-by-side row. The example's code is read from --example (a checkout of DGL's repository,
 never copied into treernn); this driver only points its data loader at local files:
 

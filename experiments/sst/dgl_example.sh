@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# DGL's own Tree-LSTM example beside treernn's (README, "SST"): the example's code from DGL's
+# DGL's own Tree-LSTM example beside treernn's (docs/experiments.md, "SST"): the example's code from DGL's
 # repository at tag v1.1.3 (the installed DGL), extracted outside the project, trained on the
 # same SST files with the same GloVe 6B 50-d vectors and seeds as treernn's Tree-LSTM row, for
 # the same 10 epochs (its own default is 100 with early stopping after 10 without improvement).

@@ -1,5 +1,5 @@
 """The constituency Tree-LSTM's two recipes side by side, 5 seeds, fine-grained and binary, dev
-and test (README, "Pushing the constituency Tree-LSTM"): Tai et al.'s settings (10 epochs, no
+and test (docs/experiments.md, "Pushing the constituency Tree-LSTM"): Tai et al.'s settings (10 epochs, no
 dropout on the word vectors; the table's row before the tuning, runs moved to
 runs/sst-glove50-treelstm10) and the tuned recipe (dropout 0.2 on the word vectors, up to 20
 epochs; runs/sst-glove50).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The SST experiment of the README (after Tai et al. 2015, Table 2), as it is run here: every
+# The SST experiment of docs/experiments.md (after Tai et al. 2015, Table 2), as it is run here: every
 # model of the table, 5 seeds, fine-grained and binary, with the better of the two vector files
 # here, GloVe 6B 50-d filtered to SST's words (input size 50 and lowercasing follow from the
 # file). Three streams run side by side with one torch thread each (2 cores). Finished runs are

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Constituency Tree-LSTM, GloVe 6B 50-d, fine-grained: one change at a time against the
-# table's recipe, judged on dev only (README, "SST": tuning). Pilot: seeds 0-1; a change that
+# table's recipe, judged on dev only (docs/experiments.md, "Pushing the constituency Tree-LSTM"). Pilot: seeds 0-1; a change that
 # moved dev gets seeds 0-4 (its ablation row). Usage: tune.sh NAME "SEEDS" [train options...]
 # Results: runs/sst-tune/NAME-seedK (metrics.json, log.jsonl); summary by tune_summary.py.
 set -euo pipefail

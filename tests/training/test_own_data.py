@@ -1,4 +1,4 @@
-"""The user's own labeled texts end to end, as the README's "Your own data" runs them: train,
+"""The user's own labeled texts end to end, as docs/own-data.md runs them: train,
 evaluate, compare and classify on a CSV; labels by name; fine-tuning the bundled model; a
 French pipeline; the document score; bad settings on the command line."""
 

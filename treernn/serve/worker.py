@@ -3,7 +3,7 @@ which then never imports torch (28 MB against 222 MB).
 
 Why processes: several of them run batches at once (:class:`ModelPool`), which threads of one
 Python process cannot do with parsing and the tree model being mostly Python. One model gives
-the same throughput in a process or in a thread (``--model-worker thread``; the README's server
+the same throughput in a process or in a thread (``--model-worker thread``; docs/server.md's
 section has the measurements).
 
 Each process runs :mod:`treernn.serve.model_process` and talks to the server over a socket pair

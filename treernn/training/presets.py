@@ -28,7 +28,7 @@ PHRASES = {"data.phrases": True, "trainer.batch_tokens": 1000}
 # SST settings. Untuned (Tai et al. 2015, Table 1: hidden sizes chosen to match parameter counts;
 # the trainer's defaults) unless marked "tuned": those are the best of `treernn tune`'s 12 trials
 # on dev, the same space for every model (experiments/sst/tuning/MODEL/best.toml, rounded to 4
-# digits; the untuned recipe each replaced is in the comment; README, "Equal tuning").
+# digits; the untuned recipe each replaced is in the comment; docs/experiments.md, "SST: equal tuning").
 def _tuned(hidden: int, lr: float, embedding_lr: float, input_dropout: float, dropout: float,
            epochs: int, **more: Any) -> dict[str, Any]:
     return {"model.hidden_dim": hidden, "trainer.lr": lr, "trainer.embedding_lr": embedding_lr,
@@ -50,7 +50,7 @@ SST_PRESETS = {
     # vector is its leaf state), every parameter and the words by AdaGrad at 0.01, its sums
     # reset every epoch, L2 1e-3. With Tai et al.'s recipe instead (GloVe 50-d through a leaf
     # transform, words by SGD at 0.1, L2 1e-4) it reached 40.8% dev after 25 epochs; with this
-    # one 46.0% by epoch 10 (fine-grained, seed 0, measured; README, "The RNTN row").
+    # one 46.0% by epoch 10 (fine-grained, seed 0, measured; docs/experiments.md, "The RNTN row").
     "rntn": Preset("rntn", {"model.hidden_dim": 25, "model.input_dim": 25, "data.vectors": None,
                             "data.random_vectors_range": 0.001, "data.lowercase": True,
                             "trainer.lr": 0.01, "trainer.embedding_optimizer": "same",
@@ -61,7 +61,7 @@ SST_PRESETS = {
                                                                 **{"data.parse": "spacy"}),
                                   "Dependency Tree-LSTM (Child-Sum, spaCy parses)", matched_hidden=168),
     # tuned (was: Tai et al.'s settings plus dropout 0.2 on the word vectors and up to 20 epochs,
-    # tuned one change at a time on dev: README, "Pushing the constituency Tree-LSTM")
+    # tuned one change at a time on dev: docs/experiments.md, "Pushing the constituency Tree-LSTM")
     "tree-lstm": Preset("tree-lstm", _tuned(150, 0.03426, 0.3668, 0.25, 0.45, 7), "Constituency Tree-LSTM (N-ary)",
                         matched_hidden=150),
     # The supervision control: sequence models trained on every distinct labeled phrase (Li et
@@ -116,7 +116,7 @@ AMBIGUITY_PRESETS = {
     "gru": Preset("gru", {}, "GRU"),
     "elman": Preset("elman", {}, "Elman RNN"),
 }
-# The ambiguity recipe, chosen from dev curves (README, "Ambiguous parses"). The word
+# The ambiguity recipe, chosen from dev curves (docs/experiments.md, "Ambiguous parses"). The word
 # embeddings are updated by plain SGD at 0.1 (the default), not by Adam with the rest: with
 # Adam on the embeddings (the earlier recipe) the Tree-LSTM memorised arith's training set
 # (train 97%, dev 30-34%, measured on seeds 0 and 1) on some machines and seeds; with SGD on
