@@ -125,3 +125,40 @@ def refuse_pickles(directory: PathArg) -> None:
             f"{directory} holds pickle files ({', '.join(found)}); treernn never loads pickles "
             f"(they can run code): use a directory written by treernn (safetensors + JSON)"
         )
+
+
+def process_alive(pid: int) -> bool:
+    """A process with this id runs on this machine (owned by anyone)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, another user's
+    return True
+
+
+def claim_file(path: PathArg) -> bool:
+    """Take a unit of work for this process: ``path`` made atomically (``O_EXCL``) holding this
+    process's id. False when a live process holds it; a claim whose process is gone (a stopped
+    session, a killed worker) or that is unreadable is taken over. Several workers on one
+    machine share units this way; the caller deletes the file when the unit is done."""
+    path = Path(path)
+    for _ in range(3):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                holder = int(path.read_text() or 0)
+            except (ValueError, OSError):
+                holder = 0
+            if process_alive(holder):
+                return False
+            path.unlink(missing_ok=True)  # its process is gone: take it over
+            continue
+        with os.fdopen(fd, "w") as fh:
+            fh.write(str(os.getpid()))
+        return True
+    return False

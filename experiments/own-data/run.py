@@ -123,26 +123,11 @@ def runs() -> list[tuple[str, str, int]]:
 
 
 def _claim(name: str) -> bool:
-    """Take run ``name`` for this process: a claim file made atomically, taken over when the
-    process that made it is gone (a stopped session); so two workers share the runs evenly."""
-    import os
+    """Take run ``name`` for this process (a claim file, taken over when its worker is gone: a
+    stopped session); so two workers share the runs evenly."""
+    from treernn.storage import claim_file
 
-    path = RESULTS / f"{name}.claim"
-    for _ in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            try:
-                pid = int(path.read_text() or 0)
-                os.kill(pid, 0)
-                return False  # another live worker has it
-            except (ValueError, ProcessLookupError, FileNotFoundError):
-                path.unlink(missing_ok=True)  # its worker is gone: take it over
-                continue
-        with os.fdopen(fd, "w") as fh:
-            fh.write(str(os.getpid()))
-        return True
-    return False
+    return claim_file(RESULTS / f"{name}.claim")
 
 
 def table() -> None:

@@ -12,7 +12,6 @@ Each run's metrics go to experiments/sick/sweep/<variant>-seed<k>.json as it fin
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import sys
 from pathlib import Path
@@ -36,19 +35,9 @@ SEEDS = (0, 1)
 
 
 def _claim(name: str) -> bool:
-    path = OUT / f"{name}.claim"
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        try:
-            os.kill(int(path.read_text() or 0), 0)
-            return False
-        except (ValueError, ProcessLookupError, FileNotFoundError):
-            path.unlink(missing_ok=True)
-            return _claim(name)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(str(os.getpid()))
-    return True
+    from treernn.storage import claim_file
+
+    return claim_file(OUT / f"{name}.claim")
 
 
 def run() -> None:

@@ -45,7 +45,7 @@ from optuna.trial import TrialState
 from treernn.encoders.presets import get_preset
 from treernn.encoders.registry import BUILDERS
 from treernn.errors import ConfigError, TreernnError, TuneError
-from treernn.storage import atomic_write_bytes, atomic_write_json
+from treernn.storage import atomic_write_bytes, atomic_write_json, process_alive
 from treernn.training.config import RunConfig, read_toml, resolve_config, settings as known_settings
 from treernn.training.presets import default_space, tune_settings
 from treernn.training.run import train
@@ -262,23 +262,13 @@ def _locked(directory: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def recover_dead_trials(study: optuna.Study, log: Callable[[str], None]) -> int:
     """Trials left running by a dead process of this machine: marked failed, their settings
     queued again. Returns how many."""
     host, n = socket.gethostname(), 0
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         pid = t.user_attrs.get("pid")
-        if t.user_attrs.get("host") != host or not isinstance(pid, int) or _alive(pid):
+        if t.user_attrs.get("host") != host or not isinstance(pid, int) or process_alive(pid):
             continue
         study.tell(t.number, state=TrialState.FAIL)
         study.enqueue_trial(dict(t.params), user_attrs={"retry_of": t.number})

@@ -11,7 +11,6 @@ records committed, weights not), so the tables come from `treernn compare` reusi
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -44,29 +43,12 @@ def run_dir(experiment: str, task: str, model: str, seed: int) -> Path:
     return HERE / "runs" / experiment / task / f"{model}-seed{seed}"
 
 
-def _claim(path: Path) -> bool:
-    """A claim file made atomically, taken over when the process that made it is gone."""
-    for _ in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            try:
-                os.kill(int(path.read_text() or 0), 0)
-                return False
-            except (ValueError, ProcessLookupError, FileNotFoundError):
-                path.unlink(missing_ok=True)
-                continue
-        with os.fdopen(fd, "w") as fh:
-            fh.write(str(os.getpid()))
-        return True
-    return False
-
-
 def work() -> None:
     import torch
 
     from treernn.training.config import resolve_config
     from treernn.training.presets import experiment_tasks, presets
+    from treernn.storage import claim_file
     from treernn.training.run import train
 
     torch.set_num_threads(1)
@@ -76,7 +58,7 @@ def work() -> None:
             continue
         out.parent.mkdir(parents=True, exist_ok=True)
         claim = out.parent / f"{out.name}.claim"
-        if not _claim(claim):
+        if not claim_file(claim):
             continue
         try:
             if experiment == "sst-structure" and model in SAME_AS_SST:
