@@ -84,8 +84,17 @@ def work() -> None:
 def tables() -> None:
     treernn = str(ROOT / ".venv" / "bin" / "treernn")
     common = ["--seeds", "5", "--out", str(HERE), "--data-path", str(SST), "--vectors", str(VECTORS), "--device", "cpu"]
-    subprocess.run([treernn, "compare", "sst", "--models", ",".join(TUNED)] + common, check=True)
-    subprocess.run([treernn, "compare", "sst-structure", "--models", ",".join(STRUCTURE)] + common, check=True)
+    # beside each row's test against the best sequence model: the tree against the BiLSTM that also
+    # learns from every phrase and against the Child-Sum model; what the phrases give the BiLSTM
+    subprocess.run([treernn, "compare", "sst", "--models", ",".join(TUNED),
+                    "--against", "tree-lstm:bilstm-phrases,tree-lstm:child-sum-tree-lstm,bilstm-phrases:bilstm"]
+                   + common, check=True)
+    # what the phrase labels add (same trees), syntax against hierarchy alone (SST's trees against
+    # balanced ones), a parser's trees against SST's, the branching shapes, hierarchy against a chain
+    subprocess.run([treernn, "compare", "sst-structure", "--models", ",".join(STRUCTURE), "--against",
+                    "tree-lstm:tree-lstm-root,tree-lstm-root:tree-lstm-root-balanced,"
+                    "tree-lstm-root:tree-lstm-root-spacy,tree-lstm-root-balanced:tree-lstm-root-left,"
+                    "tree-lstm-root-balanced:tree-lstm-root-right,tree-lstm-root-balanced:bilstm"] + common, check=True)
 
 
 def main() -> int:
