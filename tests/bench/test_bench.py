@@ -31,6 +31,7 @@ def test_quick_bench_reports_every_configuration(sst_dir, sick_dir, tmp_path, ca
             assert result["batches"] >= 1 and result["sentences"] > 0
             assert result["model_gflops"] > 0 and result["share_of_peak"] > 0
             assert result["peak_memory_mb"] is None or result["peak_memory_mb"] >= 0
+            assert result["operators_per_step"] > 0 and "gpu_busy_fraction" not in result  # CPU run
         assert row["infer_over_train"] > 0
     assert report["matmul_peak"]["peak_gflops"] > 0
     machine = report["machine"]
@@ -49,6 +50,35 @@ def test_quick_bench_reports_every_configuration(sst_dir, sick_dir, tmp_path, ca
     table = capsys.readouterr().out
     assert "an epoch of 4,439 items at the train rate" in table
     assert all(name in table for name in CONFIGS) and "pipeline (text in" in table and "the pipeline as it was" in table
+    assert "ops/step t/i" in table
+    native = rows[("tree-lstm-native", sizes[0])]
+    assert native["train"]["operators_per_step"] > native["infer"]["operators_per_step"]  # backward, optimizer
+
+
+def test_operators_are_counted_without_views():
+    from treernn.bench.profile import count_operators
+
+    def step(items):
+        x = torch.ones(items[0])  # 1
+        y = x.view(-1, 1).t()  # views: not counted
+        (y + 1).mul_(2).sum()  # 3
+
+    assert count_operators(step, [4]) == 4
+
+
+def test_a_backward_step_is_counted_and_a_cpu_has_no_gpu_kernels():
+    from treernn.bench.profile import count_operators, gpu_busy
+
+    layer = torch.nn.Linear(8, 8)
+
+    def step(x):
+        layer(x).sum().backward()
+
+    # addmm, sum; backward: ones_like (the seed), mm (the weight's gradient), sum (the bias's);
+    # sum's backward expands and the transposes are views, not counted (torch 2.13: exactly 5)
+    assert 4 <= count_operators(step, torch.randn(4, 8)) <= 7
+    with pytest.raises(RuntimeError, match="no GPU kernel"):  # on a CPU: nothing to time
+        gpu_busy(step, torch.randn(4, 8), torch.device("cpu"), steps=1)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error without CUDA")

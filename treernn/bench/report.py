@@ -67,7 +67,7 @@ def format_table(report: dict) -> str:
         "",
         f"{'config':<17} {'B':>4} {'train sent/s':>13} {'infer sent/s':>13} {'inf/train':>9} "
         f"{'train GF/s':>10} {'%peak':>6} {'infer GF/s':>10} {'%peak':>6} {'mem MB t/i':>11} "
-        f"{'calm t/i':>9}",
+        f"{'calm t/i':>9} {'ops/step t/i':>13}",
     ]
 
     def mb(x):
@@ -81,7 +81,13 @@ def format_table(report: dict) -> str:
             f"{i['sentences_per_s']:>13,.1f} {r['infer_over_train']:>8.2f}x "
             f"{t['model_gflops']:>10.2f} {100 * t['share_of_peak']:>5.1f}% "
             f"{i['model_gflops']:>10.2f} {100 * i['share_of_peak']:>5.1f}% "
-            f"{mb(t['peak_memory_mb']) + '/' + mb(i['peak_memory_mb']):>11} {calm:>9}")
+            f"{mb(t['peak_memory_mb']) + '/' + mb(i['peak_memory_mb']):>11} {calm:>9} "
+            f"{str(t.get('operators_per_step', '-')) + '/' + str(i.get('operators_per_step', '-')):>13}")
+        if "gpu_busy_fraction" in t or "gpu_busy_fraction" in i:
+            lines.append(f"{'':<17} {'':>4} GPU: train {t.get('kernels_per_step', '-')} kernels, busy "
+                         f"{t.get('gpu_busy_ms_per_step', '-')} ms ({t.get('gpu_busy_fraction', '-')} of the step); "
+                         f"inference {i.get('kernels_per_step', '-')} kernels, busy {i.get('gpu_busy_ms_per_step', '-')} "
+                         f"ms ({i.get('gpu_busy_fraction', '-')})")
     for r in report["results"]:
         if "epoch_seconds" in r:
             lines.append(f"{r['config']:<17} {r['batch_size']:>4} an epoch of {r['epoch_items']:,} items at the "

@@ -15,6 +15,7 @@ from treernn.batching import plan_tree
 from treernn.bench.config import (CONFIGS, MEMORY_NOTE_CPU, MEMORY_NOTE_CUDA, BenchConfig,
                                   BenchError)
 from treernn.bench.memory import _PeakMemory
+from treernn.bench.profile import step_profile
 from treernn.bench.report import _ratios, _targets
 from treernn.bench.timing import _machine_info, _Probe, _sync, _time_slice, matmul_peak
 from treernn.bench.workloads import (_build_workload, _load_data, _pipeline_throughput,
@@ -73,13 +74,22 @@ class _Series:
             "seconds": spent, "flops": flops,
         })
 
-    def result(self, best: float, factor: float) -> dict:
+    def profile(self, device: torch.device, sentences_per_s: float) -> dict:
+        """Operators (and on a GPU kernels, busy time) of one step of this series' batch size,
+        after the timed slices (profiling slows a step; it is never timed)."""
+        self.workload.model.train(self.phase == "train")
+        items = (self.workload.items * (1 + self.batch_size // max(1, len(self.workload.items))))[: self.batch_size]
+        return step_profile(self.step, items, device, 1000 * self.batch_size / sentences_per_s)
+
+    def result(self, best: float, factor: float, device: torch.device) -> dict:
         calm = self.calm(best, factor)
         used = calm or self.slices
         median = statistics.median
         memory = [s["peak_memory_mb"] for s in self.slices if s["peak_memory_mb"] is not None]
+        rate = median(s["sentences_per_s"] for s in used)
         return {
-            "sentences_per_s": round(median(s["sentences_per_s"] for s in used), 1),
+            "sentences_per_s": round(rate, 1),
+            **self.profile(device, rate),
             "model_gflops": round(median(s["model_gflops"] for s in used), 2),
             "share_of_peak": round(median(s["share_of_peak"] for s in used), 4),
             "peak_memory_mb": round(max(memory), 1) if memory else None,
@@ -173,7 +183,7 @@ def _run(cfg: BenchConfig, device: torch.device, names: tuple,
     for s in series:
         if s.phase == "train":
             rows.append({"config": s.workload.name, "batch_size": s.batch_size})
-        rows[-1][s.phase] = s.result(best, factor)
+        rows[-1][s.phase] = s.result(best, factor, device)
     for row, s in zip(rows, series[::2]):
         row["infer_over_train"] = round(
             row["infer"]["sentences_per_s"] / row["train"]["sentences_per_s"], 2)
@@ -210,6 +220,11 @@ def _run(cfg: BenchConfig, device: torch.device, names: tuple,
                   "what": "100x (sigmoid + mul) on a 400x150 float32 tensor"},
         "rounds": len(peaks),
         "memory_measure": MEMORY_NOTE_CUDA if device.type == "cuda" else MEMORY_NOTE_CPU,
+        "operators_measure": ("operators_per_step: PyTorch operators one step dispatches at the row's "
+                              "batch size, views apart (about the kernels a GPU step launches; DGL's own "
+                              "kernels not counted); on CUDA also kernels_per_step and gpu_busy_ms_per_step "
+                              "(torch.profiler, 3 steps) and gpu_busy_fraction of the step's time at the "
+                              "measured rate; counted after the timed slices"),
         "flops_measure": ("matmul FLOPs counted analytically per batch (input projections of "
                           "the token-bearing nodes, per-level recurrent matmuls, softmax head); "
                           "training = 3x forward; native inference without the leaves' "
