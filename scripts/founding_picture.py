@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from treernn.parsing import CFGParser
+from treernn.parsing import CFGParser, quantified_span
 from treernn.trees import to_svg
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,10 +34,8 @@ def main(argv=None) -> int:
     trees = CFGParser("zh").parse_each([PHRASE])[0]
     titles = []
     for tree in trees:
-        for node in tree.preorder():
-            if node.children and node.children[0].label == "QP":
-                titles.append(MEANINGS["".join(t for c in node.children[1:] for t in c.tokens())])
-                break
+        start, end = quantified_span(tree)
+        titles.append(MEANINGS["".join(tree.tokens()[start:end])])
     svg = to_svg(trees, titles=titles)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".svg").write_text(svg, encoding="utf-8")

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from treernn.corpora import write_labeled_trees
-from treernn.parsing import CFGParser
+from treernn.parsing import CFGParser, quantified_span
 from treernn.trees import Tree, to_ptb
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -357,18 +357,10 @@ def zh_label(tree: Tree, tokens: Optional[Sequence[str]] = None) -> str:
     quantifier (QP, QPI, QPP) opens ends in an institution noun (Ni), ``people`` when it ends
     in a person noun (Np). Unlabeled nodes (binarized trees) are looked through."""
     leaves = tokens if tokens is not None else tree.tokens()
-    position = 0
-    stack = [tree]
-    while stack:  # pre-order, left to right: the first node whose first child is a quantifier
-        node = stack.pop()
-        kids = node.children
-        if kids and kids[0].label in ("QP", "QPI", "QPP"):
-            last = leaves[position + len(node.tokens()) - 1]
-            return "institutions" if last in ZH_INSTITUTIONS else "people"
-        if not kids:
-            position += 1
-        stack.extend(reversed(kids))
-    raise ValueError(f"no quantifier in {to_ptb(tree)}")
+    span = quantified_span(tree)
+    if span is None:
+        raise ValueError(f"no quantifier in {to_ptb(tree)}")
+    return "institutions" if leaves[span[1] - 1] in ZH_INSTITUTIONS else "people"
 
 
 def _zh_combinations() -> list[tuple]:

@@ -402,19 +402,11 @@ def _cmd_tune(args: argparse.Namespace) -> int:
 FOUNDING = "两个外语学院的学生"
 
 
-def _quantified(tree) -> list[str]:
-    """The tokens of the phrase a quantifier (QP, QPI, QPP of grammar zh) opens, past it."""
-    for node in tree.preorder():
-        if node.children and node.children[0].label in ("QP", "QPI", "QPP"):
-            return [t for child in node.children[1:] for t in child.tokens()]
-    return []
-
-
 def _cmd_founding(args: argparse.Namespace) -> int:
     """The founding example: every parse of PHRASE drawn, a tree model's reading of each, a
     sequence model's one reading of the words."""
     from treernn import pipeline
-    from treernn.parsing import CFGParser
+    from treernn.parsing import CFGParser, quantified_span
     from treernn.trees import draw
 
     phrase = args.phrase or FOUNDING
@@ -423,7 +415,8 @@ def _cmd_founding(args: argparse.Namespace) -> int:
     readings = {name: p.predict_trees(p.shape(trees)) for name, p in models}
     print(f"{phrase}: {len(trees)} parse(s) under grammar {args.grammar}")
     for k, tree in enumerate(trees):
-        counted = "".join(_quantified(tree))
+        span = quantified_span(tree)
+        counted = "".join(tree.tokens()[span[0]:span[1]]) if span else ""
         print(f"\nparse {k + 1} of {len(trees)}: the numeral counts {counted or '?'}")
         print(draw(tree))
         if "tree" in readings:

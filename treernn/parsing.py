@@ -382,6 +382,29 @@ class PTBParser(Parser):
         return out
 
 
+#: The quantifier phrases of grammar ``zh``: a numeral and its measure word (``QP``: 个 counts
+#: anything; ``QPI``: 所 institutions only; ``QPP``: 名, 位 people only).
+ZH_QUANTIFIERS = ("QP", "QPI", "QPP")
+
+
+def quantified_span(tree: Tree, quantifiers: Sequence[str] = ZH_QUANTIFIERS) -> Optional[tuple[int, int]]:
+    """The tokens ``[start, end)`` of the phrase a quantifier opens in a parse: the first node,
+    in pre-order, whose first child is labeled as a quantifier; the span of its other children
+    (what the numeral counts: in 「两个外语学院的学生」 外语学院 under one parse, 外语学院的学生
+    under the other). Unlabeled nodes (binarized trees) are looked through; None without a
+    quantifier."""
+    position, stack = 0, [tree]
+    while stack:  # pre-order, left to right; position: the tokens before ``node``
+        node = stack.pop()
+        kids = node.children
+        if kids and kids[0].label in quantifiers:
+            return position + len(kids[0].tokens()), position + len(node.tokens())
+        if not kids:
+            position += 1
+        stack.extend(reversed(kids))
+    return None
+
+
 def get_parser(name: str, **options: Any) -> Parser:
     """A parser by name: ``spacy``, ``cfg`` (needs ``grammar=``) or ``ptb``."""
     if name == "spacy":

@@ -90,3 +90,15 @@ def test_classify_a_model_trained_on_ambiguity_zh(zh_model, capsys):
     assert main(["classify", "--model", str(zh_model), "--format", "ptb",
                  "(NP (QP (Num 两) (Clf 个)) (NOM (N 学生)))"]) == 0
     assert "两" in capsys.readouterr().out
+
+
+def test_quantified_span_is_what_the_numeral_counts_under_each_parse():
+    from treernn.parsing import CFGParser, quantified_span
+    from treernn.trees import binarize, from_ptb
+
+    trees = CFGParser("zh").parse_each(["两个外语学院的学生"])[0]
+    counted = sorted("".join(t.tokens()[slice(*quantified_span(t))]) for t in trees)
+    assert counted == ["外语学院", "外语学院的学生"]
+    for tree in trees:  # binarized: the unlabeled nodes are looked through, the span is the same
+        assert quantified_span(binarize(tree)) == quantified_span(tree)
+    assert quantified_span(from_ptb("(S (NP a) (VP b))")) is None
