@@ -24,7 +24,8 @@ VECTORS = SHARED / "vectors" / "glove.6B.50d.sst.txt"
 SEEDS = range(5)
 TUNED = ["lstm", "bilstm", "bilstm-2layer", "bilstm-phrases", "child-sum-tree-lstm", "tree-lstm"]
 STRUCTURE = ["tree-lstm", "tree-lstm-root", "tree-lstm-root-spacy", "tree-lstm-root-balanced",
-             "tree-lstm-root-left", "tree-lstm-root-right", "lstm", "bilstm"]
+             "tree-lstm-root-left", "tree-lstm-root-right", "tree-lstm-root-long", "tree-lstm-root-balanced-long",
+             "lstm", "bilstm"]
 BINARY_ORDER = ["tree-lstm", "lstm", "child-sum-tree-lstm", "bilstm", "bilstm-2layer", "bilstm-phrases"]
 SAME_AS_SST = {"tree-lstm", "lstm", "bilstm"}  # structure rows whose run is sst's fine-grained one
 
@@ -33,6 +34,7 @@ def units() -> list[tuple[str, str, str, int]]:
     """(experiment, task, model, seed), in the order the workers take them."""
     out = [("sst", "fine", m, s) for s in SEEDS for m in TUNED]
     out += [("sst-structure", "fine", m, s) for s in SEEDS for m in STRUCTURE if m not in SAME_AS_SST]
+    # (the -long rows, added after the first pass, are in the list above; they run before binary)
     # binary model by model, the quick ones first: a session that ends part-way leaves whole rows
     out += [("sst", "binary", m, s) for m in BINARY_ORDER for s in SEEDS]
     out += [("sst-structure", "fine", m, s) for s in SEEDS for m in STRUCTURE if m in SAME_AS_SST]
@@ -94,7 +96,8 @@ def tables() -> None:
     subprocess.run([treernn, "compare", "sst-structure", "--models", ",".join(STRUCTURE), "--against",
                     "tree-lstm:tree-lstm-root,tree-lstm-root:tree-lstm-root-balanced,"
                     "tree-lstm-root:tree-lstm-root-spacy,tree-lstm-root-balanced:tree-lstm-root-left,"
-                    "tree-lstm-root-balanced:tree-lstm-root-right,tree-lstm-root-balanced:bilstm"] + common, check=True)
+                    "tree-lstm-root-balanced:tree-lstm-root-right,tree-lstm-root-balanced:bilstm,"
+                    "tree-lstm-root-long:tree-lstm-root-balanced-long,tree-lstm:tree-lstm-root-long"] + common, check=True)
 
 
 def main() -> int:
