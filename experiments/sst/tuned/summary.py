@@ -22,7 +22,9 @@ LABELS = {"lstm": "LSTM", "bilstm": "BiLSTM", "bilstm-2layer": "2-layer BiLSTM",
           "tree-lstm-root-spacy": "Tree-LSTM, spaCy's parses (binarized), sentence label only",
           "tree-lstm-root-balanced": "Tree-LSTM, balanced trees, sentence label only",
           "tree-lstm-root-left": "Tree-LSTM, left-branching trees, sentence label only",
-          "tree-lstm-root-right": "Tree-LSTM, right-branching trees, sentence label only"}
+          "tree-lstm-root-right": "Tree-LSTM, right-branching trees, sentence label only",
+          "tree-lstm-root-long": "Tree-LSTM, SST's trees, sentence label only, up to 20 epochs",
+          "tree-lstm-root-balanced-long": "Tree-LSTM, balanced trees, sentence label only, up to 20 epochs"}
 STRUCTURE_LABELS = {**LABELS, "tree-lstm": "Tree-LSTM, SST's trees, every phrase label (the tuned row)",
                     "lstm": "LSTM, sentence label (the tuned row)", "bilstm": "BiLSTM, sentence label (the tuned row)"}
 WHAT = {("tree-lstm", "tree-lstm-root"): "what the phrase labels add (the same trees)",
@@ -33,7 +35,9 @@ WHAT = {("tree-lstm", "tree-lstm-root"): "what the phrase labels add (the same t
         ("tree-lstm-root-balanced", "bilstm"): "hierarchy alone over a chain (BiLSTM)",
         ("tree-lstm", "bilstm-phrases"): "the tree over a chain with the same phrase labels",
         ("tree-lstm", "child-sum-tree-lstm"): "constituency over dependency trees",
-        ("bilstm-phrases", "bilstm"): "what the phrase labels give the BiLSTM"}
+        ("bilstm-phrases", "bilstm"): "what the phrase labels give the BiLSTM",
+        ("tree-lstm-root-long", "tree-lstm-root-balanced-long"): "syntax over hierarchy alone, room to train",
+        ("tree-lstm", "tree-lstm-root-long"): "what the phrase labels add, the other with room to train"}
 
 
 def fmt(ms) -> str:
