@@ -17,6 +17,7 @@ from treernn.batching import TreeBatch, TreeBatchError, batch_trees, plan_tree
 from treernn.encoders import tree as tree_module
 from treernn.encoders.tree import TreeEncoder
 from treernn.errors import TreeStructureError
+from treernn.nn import fused
 from treernn.nn.tree_cells import (
     ChildSumTreeLSTMCell,
     NaryTreeLSTMCell,
@@ -27,8 +28,9 @@ from cases import BINARY_CELLS, CASES, VOCAB, cases_for
 from treernn.trees import Tree, binarize, right_branching_tree
 
 CELLS = ["nary-tree-lstm", "child-sum-tree-lstm", "rnn", "rntn"]
-# "native-autograd": the native traversal with autograd per level instead of the cell's kernel
-BACKENDS = ["native", "native-autograd", "dgl"]
+# "native-autograd": the native traversal with autograd per level instead of the cell's kernel;
+# "native-python": the cell's kernel level by level from Python (the fused C++ loop turned off)
+BACKENDS = ["native", "native-autograd", "native-python", "dgl"]
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
     not torch.cuda.is_available(), reason="no CUDA device"))]
 
@@ -74,6 +76,8 @@ def backend_mode(request, monkeypatch):
     if backend == "native-autograd":
         monkeypatch.setattr(tree_module, "native_propagate",
                             functools.partial(tree_module.native_propagate, use_kernel=False))
+    if backend == "native-python":
+        monkeypatch.setenv(fused.ENV, "0")
     return backend
 
 

@@ -3,7 +3,10 @@
 Measures, in one process, on the SST training trees, training and inference sentences per
 second of:
 
-- ``tree-lstm-native``: the N-ary Tree-LSTM, native backend;
+- ``tree-lstm-native``: the N-ary Tree-LSTM, native backend (on a CPU: the fused C++ level
+  loop of :mod:`treernn.nn.fused` where it could be built; the report's header says);
+- ``tree-lstm-unfused``: the same with the Python level loop (the fused loop off), the
+  before of the fused loop, in the same run;
 - ``tree-lstm-dgl``: the same model on the DGL backend;
 - ``dgl-example``: a baseline written the way DGL's own Tree-LSTM example is
   (``examples/pytorch/tree_lstm/tree_lstm.py``): ``dgl.prop_nodes_topo`` with a message

@@ -84,6 +84,8 @@ class BenchConfig:
 
 CONFIGS = {
     "tree-lstm-native": "N-ary Tree-LSTM, native backend, SST trees, loss on every node",
+    "tree-lstm-unfused": ("N-ary Tree-LSTM, native backend with the Python level loop (the fused C++ "
+                          "loop off: treernn.nn.fused.disabled()), SST trees, loss on every node"),
     "tree-lstm-dgl": "N-ary Tree-LSTM, DGL backend, SST trees, loss on every node",
     "dgl-example": "DGL example's Tree-LSTM (prop_nodes_topo, Python reduce), loss on every node",
     "child-sum-deps": "Child-Sum Tree-LSTM, spaCy dependency trees, loss on labelled nodes",

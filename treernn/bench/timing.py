@@ -23,6 +23,7 @@ import torch
 
 from treernn._dgl import import_dgl
 from treernn.errors import TreernnError
+from treernn.nn.fused import fused_ops, fused_status
 
 
 def _sync(device: torch.device) -> None:
@@ -124,4 +125,7 @@ def _machine_info(device: torch.device) -> dict:
         info["dgl"] = f"unavailable ({exc})"
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
+    if device.type == "cpu":  # the native Tree-LSTM rows run the compiled level loop, or not
+        fused_ops()  # builds it now, not inside a timed slice
+        info["fused_levels"] = fused_status()
     return info

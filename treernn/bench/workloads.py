@@ -7,6 +7,7 @@ H hidden size, C classes.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from treernn.encoders.tree import TreeEncoder
 from treernn.models.build import build_model
 from treernn.models.classifier import SequenceClassifier, TreeClassifier
 from treernn.models.config import ModelConfig
+from treernn.nn import fused
 from treernn.parsing import SpacyParser, load_spacy
 from treernn.pipeline import Predictor
 from treernn.training.trainer import TrainConfig, build_optimizer, clip_grad_norm, use_sparse_embeddings
@@ -51,6 +53,7 @@ class _Workload:
     note: str = ""
     infer_flops: Optional[Callable[[list], float]] = None  # when inference does less
     epoch_items: Optional[int] = None  # items of a training epoch, when the report gives its time
+    python_levels: bool = False  # steps run with the fused level loop off (tree-lstm-unfused)
 
 
 def _tree_flops(kind: str, E: int, H: int, C: int, g_leaf: int,
@@ -169,10 +172,11 @@ def _build_workload(name: str, cfg: BenchConfig, data: _Data, plans: list,
     def infer_flops(model, kind):  # native inference: leaf states from the per-word table
         return flops(model, kind, leaves=model.encoder.backend != "native")
 
-    if name in ("tree-lstm-native", "tree-lstm-dgl"):
-        model = tree_model("nary-tree-lstm", name.rsplit("-", 1)[1])
+    if name in ("tree-lstm-native", "tree-lstm-dgl", "tree-lstm-unfused"):
+        model = tree_model("nary-tree-lstm", "dgl" if name == "tree-lstm-dgl" else "native")
         return _Workload(name, model, plans, tree_collate, flops(model, "nary-tree-lstm"),
-                         infer_flops=infer_flops(model, "nary-tree-lstm"))
+                         infer_flops=infer_flops(model, "nary-tree-lstm"),
+                         python_levels=name == "tree-lstm-unfused")
     if name == "dgl-example":
         dgl = import_dgl(device)
         graphs = []
@@ -262,6 +266,12 @@ def _steps(w: _Workload) -> tuple[Callable[[list], None], Callable[[list], None]
     model = w.model
 
     def train_step(items):
+        if w.python_levels:
+            with fused.disabled():
+                return plain_train_step(items)
+        return plain_train_step(items)
+
+    def plain_train_step(items):
         batch, targets = w.collate(items)
         loss = model(batch, targets).loss
         float(loss.detach())  # the trainer reads the loss every step (one host sync)
@@ -275,7 +285,7 @@ def _steps(w: _Workload) -> tuple[Callable[[list], None], Callable[[list], None]
 
     def infer_step(items):
         batch, _ = w.collate(items)
-        with torch.inference_mode():
+        with torch.inference_mode(), (fused.disabled() if w.python_levels else contextlib.nullcontext()):
             model(batch).logits.argmax(-1)
 
     return train_step, infer_step

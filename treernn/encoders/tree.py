@@ -100,6 +100,10 @@ def _kernel_forward(kernel, cell, batch, levels, xw_leaf, xw_int, leaf_states=No
         kernel.leaf(xw_leaf, h[:n0], None if c is None else c[:n0])  # every leaf in one call
     else:
         _set_leaves(h, c, leaf_states, n0)
+    if kernel.fused:  # every level in one call (compiled: treernn.nn.fused)
+        if levels.internal:
+            kernel.forward_levels(batch.level_offsets, batch.level_children, xw_int, h, c)
+        return h, c
     for k, lo, hi, ilo, ihi, flat in levels.internal:
         h_kids = _gather(h, flat, K)  # (n, K, H)
         c_kids = None if c is None else _gather(c, flat, K)  # (n, K, H)
@@ -134,7 +138,9 @@ class _KernelLevels(torch.autograd.Function):
         leaf_shape, int_shape = ctx.shapes
         d_leaf = like.new_empty(leaf_shape)  # (n0, G_leaf), written by the kernel
         d_int = None if int_shape is None else like.new_empty(int_shape)  # (N - n0, G)
-        for k, lo, hi, ilo, ihi, flat in reversed(levels.internal):
+        if kernel.fused and levels.internal:
+            kernel.backward_levels(d_h, d_c, d_int)
+        for k, lo, hi, ilo, ihi, flat in reversed(levels.internal if not kernel.fused else []):
             dh_kids, dc_kids = kernel.step_backward(
                 k, ilo, ihi, d_h[lo:hi], None if d_c is None else d_c[lo:hi],
                 None if d_int is None else d_int[ilo:ihi],

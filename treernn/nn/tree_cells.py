@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from treernn.errors import CellError, TreeStructureError
+from treernn.nn.fused import fused_ops, usable as fused_usable
 
 State = tuple[torch.Tensor, Optional[torch.Tensor]]
 
@@ -198,6 +199,10 @@ class LevelKernel:
     Backward may run more than once.
     """
 
+    #: The kernel runs every internal level in one call (:meth:`forward_levels`,
+    #: :meth:`backward_levels`, compiled code: :mod:`treernn.nn.fused`) instead of per level.
+    fused = False
+
     def __init__(self, cell: TreeCell, num_leaves: int, num_internal: int, like: torch.Tensor):
         self.cell = cell
         self.saved: list[tuple] = []  # per internal level (index k - 1): kept for backward
@@ -217,6 +222,18 @@ class LevelKernel:
 
     def param_grads(self, d_xw) -> dict[str, torch.Tensor]:
         raise NotImplementedError  # abstract
+
+    def forward_levels(self, offsets, children, xw, h, c) -> None:
+        """When :attr:`fused`: every internal level's :meth:`step`, bottom-up, in one call.
+        ``offsets``: the batch's level offsets; ``children`` ``(N - n0, K)`` the children's
+        rows; ``xw`` ``(N - n0, G)``; ``h``, ``c`` the whole ``(N + 1, H)`` state buffers."""
+        raise NotImplementedError  # only fused kernels
+
+    def backward_levels(self, d_h, d_c, d_xw) -> None:
+        """When :attr:`fused`: every internal level's :meth:`step_backward`, top-down, in one
+        call, adding the children's gradients into the whole ``(N + 1, H)`` buffers ``d_h``,
+        ``d_c``; writes the ``(N - n0, G)`` gradient of ``xw``."""
+        raise NotImplementedError  # only fused kernels
 
     def _cat(self, i: int, source: Optional[dict] = None) -> torch.Tensor:
         """Item ``i`` of every internal level, concatenated in level order."""
@@ -489,6 +506,20 @@ class _NaryKernel(_LSTMKernel):
         super().__init__(cell, num_leaves, num_internal, like, 5 * H)
         self.u_hh = cell.weight_hh.detach()  # (5H, 2H)
         self.u_hh_t = self.u_hh.t()  # (2H, 5H)
+        self.ops = fused_ops() if fused_usable(like) and self.u_hh.dtype == like.dtype else None
+        self.fused = self.ops is not None
+
+    def forward_levels(self, offsets, children, xw, h, c):
+        # csrc/nary_levels.cpp: step()'s maths for every level; the children's h are gathered
+        # into one (N - n0, 2H) buffer, level order, that param_grads reads whole.
+        self.h_cat = h.new_empty(self.act.size(0), 2 * self.cell.hidden_size)  # (N - n0, 2H)
+        self.c, self.children, self.offsets = c, children.reshape(-1).contiguous(), list(offsets)
+        self.ops.nary_forward(h, c, xw, self.u_hh_t, self.children, self.offsets, self.act,
+                              self.tanh_c, self.h_cat)
+
+    def backward_levels(self, d_h, d_c, d_xw):
+        self.ops.nary_backward(d_h, d_c, d_xw, self.act, self.tanh_c, self.c, self.u_hh,
+                               self.children, self.offsets)
 
     def step(self, k, lo, hi, xw, h_kids, c_kids, h, c):
         # (binary trees: checked once per batch by the encoder)
@@ -518,6 +549,8 @@ class _NaryKernel(_LSTMKernel):
         return dh_kids, dc_col * f  # (n, 2, H) each
 
     def param_grads(self, d_xw):
+        if self.fused and d_xw is not None and d_xw.size(0):
+            return {"weight_hh": torch.mm(self.h_cat.t(), d_xw).t()}  # (5H, 2H), as below
         if not self.saved:
             return {}
         # (2H, N - n0) @ (N - n0, 5H), transposed: MKL runs this form ~10% faster than

@@ -1,0 +1,156 @@
+"""The fused C++ level loop (treernn.nn.fused, csrc/nary_levels.cpp) computes what the Python
+level kernel computes, values and gradients, in float32 and float64, with gradients flowing in
+and out of every part; it is what the native backend runs on a CPU; and where it cannot be built
+treernn says so once and falls back. (The reference tests of test_tree_encoders.py run the
+native backend fused and unfused, "native-python", against the recursive reference too.)"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import warnings
+
+import pytest
+import torch
+
+from treernn.batching import batch_trees
+from treernn.encoders.tree import TreeEncoder, native_propagate
+from treernn.errors import CellError
+from treernn.nn import fused
+from treernn.trees import Tree
+from treernn.vocab import Vocab
+
+
+def _random_binary_tree(rng: random.Random, words: list[str], n: int) -> Tree:
+    nodes = [Tree(None, token=rng.choice(words)) for _ in range(n)]
+    while len(nodes) > 1:
+        i = rng.randrange(len(nodes) - 1)
+        nodes[i : i + 2] = [Tree(None, nodes[i : i + 2])]
+    return nodes[0]
+
+
+WORDS = [f"w{i}" for i in range(40)]
+
+
+def _batch(seed: int = 0, trees: int = 40):
+    rng = random.Random(seed)
+    # sizes 1 (a lone leaf) to 60 words: levels of 1 to ~200 nodes, so the C++ loop splits the
+    # larger levels into row blocks (at::parallel_for, grain 64) and the small ones are one block
+    sizes = [1, 2] + [rng.randint(1, 60) for _ in range(trees - 2)]
+    return batch_trees([_random_binary_tree(rng, WORDS, n) for n in sizes], Vocab(WORDS),
+                       label_fn=lambda lab: -1)
+
+
+def _run(batch, dtype, H, off: bool):
+    """States, memory and the gradients of the inputs and of every cell parameter."""
+    torch.manual_seed(0)
+    enc = TreeEncoder(len(WORDS) + 2, 7, H).to(dtype)
+    with torch.no_grad():
+        for p in enc.parameters():
+            p.uniform_(-0.5, 0.5)
+    x_leaf, x_int = enc._projected_inputs(batch, None)
+    x_leaf = x_leaf.detach().requires_grad_()
+    x_int = x_int.detach().clone().requires_grad_()  # a full tensor: its gradient is checked
+    g = torch.Generator().manual_seed(1)
+    w_h = torch.randn(batch.num_nodes, H, generator=g, dtype=dtype)
+    w_c = torch.randn(batch.num_nodes, H, generator=g, dtype=dtype)
+    with (fused.disabled() if off else torch.enable_grad()):
+        h, c = native_propagate(enc.cell, batch, x_leaf, x_int)
+        ((h * w_h).sum() + (c * w_c).sum()).backward()
+    grads = {"x_leaf": x_leaf.grad, "x_int": x_int.grad}
+    grads.update({n: p.grad for n, p in enc.cell.named_parameters() if p.grad is not None})
+    return h.detach(), c.detach(), grads
+
+
+needs_fused = pytest.mark.skipif(
+    shutil.which("ninja") is None or shutil.which("c++") is None, reason="no C++ compiler or ninja")
+
+
+@needs_fused
+def test_builds_where_a_compiler_is():
+    assert fused.fused_ops() is not None, fused.fused_status()
+    assert fused.fused_status() == "on"
+    cell = TreeEncoder(10, 4, 5).cell
+    assert cell.kernel(3, 2, torch.zeros(1)).fused  # the native backend's default on a CPU
+    assert not cell.kernel(3, 2, torch.zeros(1, dtype=torch.float16)).fused
+    with fused.disabled():
+        assert not cell.kernel(3, 2, torch.zeros(1)).fused
+        assert fused.fused_status().startswith("off")
+
+
+@needs_fused
+@pytest.mark.parametrize("dtype, H, tol", [(torch.float64, 9, 1e-10), (torch.float32, 150, 2e-5),
+                                           (torch.float32, 8, 2e-5), (torch.float32, 3, 2e-5)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fused_equals_python_loop(dtype, H, tol, threads):
+    # H = 150, 9, 3: vector tails (8 floats / 4 doubles a register); 8: none
+    batch = _batch()
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        h1, c1, g1 = _run(batch, dtype, H, off=False)
+        h2, c2, g2 = _run(batch, dtype, H, off=True)
+    finally:
+        torch.set_num_threads(before)
+    assert torch.allclose(h1, h2, atol=tol, rtol=tol)
+    assert torch.allclose(c1, c2, atol=tol, rtol=tol)
+    assert g1.keys() == g2.keys() and {"x_leaf", "x_int", "weight_hh"} <= g1.keys()
+    for name in g1:
+        assert torch.allclose(g1[name], g2[name], atol=10 * tol, rtol=10 * tol), name
+
+
+@needs_fused
+def test_fused_gradcheck():
+    # several trees, so levels have several rows and children come from different levels
+    batch = _batch(seed=3, trees=6)
+    torch.manual_seed(0)
+    enc = TreeEncoder(len(WORDS) + 2, 3, 2).double()
+    inputs = torch.randn(batch.num_nodes, 3, dtype=torch.float64, requires_grad=True)
+    weight = enc.cell.weight_hh.detach().clone().requires_grad_()
+
+    def f(x, w):
+        out = torch.func.functional_call(enc, {"cell.weight_hh": w}, (batch,), {"inputs": x})
+        return out.states, out.memory
+
+    assert torch.autograd.gradcheck(f, (inputs, weight))
+
+
+def test_eval_path_equals_python_loop():
+    # inference: the leaves from the per-word table, then the fused levels
+    batch = _batch(seed=5)
+    torch.manual_seed(0)
+    enc = TreeEncoder(len(WORDS) + 2, 7, 11).eval()
+    with torch.no_grad():
+        a = enc(batch).states
+        with fused.disabled():
+            b = enc(batch).states
+    assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_failed_build_warns_once_and_falls_back(monkeypatch):
+    monkeypatch.delenv(fused.ENV, raising=False)
+    monkeypatch.setattr(fused, "_state", {"tried": False, "ops": None, "why": "not built yet"})
+
+    def fail():
+        raise RuntimeError("Error building extension:\nfoo.cpp:1: error: no compiler here\nninja: stopped")
+
+    monkeypatch.setattr(fused, "_build", fail)
+    with pytest.warns(RuntimeWarning, match="unavailable: the build failed .*error: no compiler here"):
+        assert fused.fused_ops() is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once, not per batch
+        assert fused.fused_ops() is None
+        batch = _batch(trees=4)
+        enc = TreeEncoder(len(WORDS) + 2, 7, 5)
+        assert not enc.cell.kernel(1, 1, torch.zeros(1)).fused
+        assert enc(batch).states.shape == (batch.num_nodes, 5)  # the Python level loop
+    assert fused.fused_status().startswith("off: the build failed")
+    monkeypatch.setenv(fused.ENV, "1")
+    with pytest.raises(CellError, match="TREERNN_FUSED=1 but"):
+        fused.fused_ops()
+
+
+def test_bad_setting_is_refused(monkeypatch):
+    monkeypatch.setenv(fused.ENV, "yes")
+    with pytest.raises(CellError, match="TREERNN_FUSED='yes': use 0"):
+        fused.fused_ops()
