@@ -1,5 +1,5 @@
-"""The fused C++ level loop (treernn.nn.fused, csrc/nary_levels.cpp) computes what the Python
-level kernel computes, values and gradients, in float32 and float64, with gradients flowing in
+"""The fused C++ level loops (treernn.nn.fused, csrc/tree_lstm_levels.cpp: N-ary and Child-Sum) compute what the Python
+level kernels compute, values and gradients, in float32 and float64, with gradients flowing in
 and out of every part; it is what the native backend runs on a CPU; and where it cannot be built
 treernn says so once and falls back. (The reference tests of test_tree_encoders.py run the
 native backend fused and unfused, "native-python", against the recursive reference too.)"""
@@ -32,8 +32,21 @@ def _random_binary_tree(rng: random.Random, words: list[str], n: int) -> Tree:
 WORDS = [f"w{i}" for i in range(40)]
 
 
-def _batch(seed: int = 0, trees: int = 40):
+def _random_tree(rng: random.Random, depth: int = 0) -> Tree:
+    """Any number of children (0-4, unary nodes too: padded child slots) and a word at every
+    node, as a dependency tree has (so internal nodes read real inputs, not the bias)."""
+    kids = [_random_tree(rng, depth + 1) for _ in range(rng.randint(0, 4 if depth < 4 else 0))]
+    return Tree(None, kids, token=rng.choice(WORDS))
+
+
+def _batch(seed: int = 0, trees: int = 40, cell: str = "nary-tree-lstm"):
     rng = random.Random(seed)
+    if cell == "child-sum-tree-lstm" and seed % 2:  # phrase-structure trees: no internal input
+        sizes = [1, 2] + [rng.randint(1, 60) for _ in range(trees - 2)]
+        return batch_trees([_random_binary_tree(rng, WORDS, n) for n in sizes], Vocab(WORDS),
+                           label_fn=lambda lab: -1)
+    if cell == "child-sum-tree-lstm":
+        return batch_trees([_random_tree(rng) for _ in range(trees)], Vocab(WORDS), label_fn=lambda lab: -1)
     # sizes 1 (a lone leaf) to 60 words: levels of 1 to ~200 nodes, so the C++ loop splits the
     # larger levels into row blocks (at::parallel_for, grain 64) and the small ones are one block
     sizes = [1, 2] + [rng.randint(1, 60) for _ in range(trees - 2)]
@@ -41,10 +54,10 @@ def _batch(seed: int = 0, trees: int = 40):
                        label_fn=lambda lab: -1)
 
 
-def _run(batch, dtype, H, off: bool):
+def _run(batch, dtype, H, off: bool, cell: str = "nary-tree-lstm"):
     """States, memory and the gradients of the inputs and of every cell parameter."""
     torch.manual_seed(0)
-    enc = TreeEncoder(len(WORDS) + 2, 7, H).to(dtype)
+    enc = TreeEncoder(len(WORDS) + 2, 7, H, cell=cell).to(dtype)
     with torch.no_grad():
         for p in enc.parameters():
             p.uniform_(-0.5, 0.5)
@@ -70,6 +83,7 @@ needs_fused = pytest.mark.skipif(
 def test_builds_where_a_compiler_is():
     assert fused.fused_ops() is not None, fused.fused_status()
     assert fused.fused_status() == "on"
+    assert TreeEncoder(10, 4, 5, cell="child-sum-tree-lstm").cell.kernel(3, 2, torch.zeros(1)).fused
     cell = TreeEncoder(10, 4, 5).cell
     assert cell.kernel(3, 2, torch.zeros(1)).fused  # the native backend's default on a CPU
     assert not cell.kernel(3, 2, torch.zeros(1, dtype=torch.float16)).fused
@@ -82,44 +96,53 @@ def test_builds_where_a_compiler_is():
 @pytest.mark.parametrize("dtype, H, tol", [(torch.float64, 9, 1e-10), (torch.float32, 150, 2e-5),
                                            (torch.float32, 8, 2e-5), (torch.float32, 3, 2e-5)])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_fused_equals_python_loop(dtype, H, tol, threads):
+@pytest.mark.parametrize("cell, seed", [("nary-tree-lstm", 0), ("child-sum-tree-lstm", 0),
+                                        ("child-sum-tree-lstm", 1)], ids=["nary", "child-sum-deps",
+                                                                          "child-sum-phrases"])
+def test_fused_equals_python_loop(dtype, H, tol, threads, cell, seed):
     # H = 150, 9, 3: vector tails (8 floats / 4 doubles a register); 8: none
-    batch = _batch()
+    batch = _batch(seed=seed, cell=cell)
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        h1, c1, g1 = _run(batch, dtype, H, off=False)
-        h2, c2, g2 = _run(batch, dtype, H, off=True)
+        h1, c1, g1 = _run(batch, dtype, H, off=False, cell=cell)
+        h2, c2, g2 = _run(batch, dtype, H, off=True, cell=cell)
     finally:
         torch.set_num_threads(before)
     assert torch.allclose(h1, h2, atol=tol, rtol=tol)
     assert torch.allclose(c1, c2, atol=tol, rtol=tol)
-    assert g1.keys() == g2.keys() and {"x_leaf", "x_int", "weight_hh"} <= g1.keys()
+    recurrent = {"weight_hh"} if cell == "nary-tree-lstm" else {"weight_hh_iou", "weight_hh_f"}
+    assert g1.keys() == g2.keys() and {"x_leaf", "x_int", *recurrent} <= g1.keys()
     for name in g1:
         assert torch.allclose(g1[name], g2[name], atol=10 * tol, rtol=10 * tol), name
 
 
 @needs_fused
-def test_fused_gradcheck():
+@pytest.mark.parametrize("cell, name", [("nary-tree-lstm", "cell.weight_hh"),
+                                        ("child-sum-tree-lstm", "cell.weight_hh_f"),
+                                        ("child-sum-tree-lstm", "cell.weight_hh_iou")])
+def test_fused_gradcheck(cell, name):
     # several trees, so levels have several rows and children come from different levels
-    batch = _batch(seed=3, trees=6)
+    batch = _batch(seed=2, trees=5, cell=cell)
     torch.manual_seed(0)
-    enc = TreeEncoder(len(WORDS) + 2, 3, 2).double()
+    enc = TreeEncoder(len(WORDS) + 2, 3, 2, cell=cell).double()
+    assert enc.cell.kernel(1, 1, torch.zeros(1, dtype=torch.float64)).fused
     inputs = torch.randn(batch.num_nodes, 3, dtype=torch.float64, requires_grad=True)
-    weight = enc.cell.weight_hh.detach().clone().requires_grad_()
+    weight = dict(enc.named_parameters())[name].detach().clone().requires_grad_()
 
     def f(x, w):
-        out = torch.func.functional_call(enc, {"cell.weight_hh": w}, (batch,), {"inputs": x})
+        out = torch.func.functional_call(enc, {name: w}, (batch,), {"inputs": x})
         return out.states, out.memory
 
     assert torch.autograd.gradcheck(f, (inputs, weight))
 
 
-def test_eval_path_equals_python_loop():
+@pytest.mark.parametrize("cell", ["nary-tree-lstm", "child-sum-tree-lstm"])
+def test_eval_path_equals_python_loop(cell):
     # inference: the leaves from the per-word table, then the fused levels
-    batch = _batch(seed=5)
+    batch = _batch(seed=5, cell=cell)
     torch.manual_seed(0)
-    enc = TreeEncoder(len(WORDS) + 2, 7, 11).eval()
+    enc = TreeEncoder(len(WORDS) + 2, 7, 11, cell=cell).eval()
     with torch.no_grad():
         a = enc(batch).states
         with fused.disabled():

@@ -3,7 +3,7 @@
 The native backend's level kernels (:mod:`treernn.nn.tree_cells`) dispatch a dozen PyTorch
 operators from Python per tree level, forward and backward; at SST's batch sizes that
 dispatch, not the arithmetic, was about half of a training step beside the matrix multiplies.
-``csrc/nary_levels.cpp`` runs every internal level of a batch in one call: per level one
+``csrc/tree_lstm_levels.cpp`` runs every internal level of a batch in one call: per level one
 gather, one matrix multiply and one vectorized pass over the gate arithmetic (PyTorch's own
 ``Vectorized`` sigmoid), and the same for the hand-derived backward.
 
@@ -34,7 +34,7 @@ from treernn.errors import CellError
 #: The environment variable that turns the fused loops off (``0``) or makes them required (``1``).
 ENV = "TREERNN_FUSED"
 
-_SOURCE = Path(__file__).with_name("csrc") / "nary_levels.cpp"
+_SOURCE = Path(__file__).with_name("csrc") / "tree_lstm_levels.cpp"
 _FLAGS = ["-O3", "-mavx2", "-mfma", "-DCPU_CAPABILITY=AVX2", "-DCPU_CAPABILITY_AVX2"]
 _lock = threading.Lock()
 _local = threading.local()  # disabled() depth, per thread

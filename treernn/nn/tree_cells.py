@@ -455,6 +455,27 @@ class _ChildSumKernel(_LSTMKernel):
         super().__init__(cell, num_leaves, num_internal, like, 3 * H)
         self.u_iou = cell.weight_hh_iou.detach()  # (3H, H)
         self.u_f = cell.weight_hh_f.detach()  # (H, H)
+        self.ops = fused_ops() if fused_usable(like) and self.u_f.dtype == like.dtype else None
+        self.fused = self.ops is not None
+
+    def forward_levels(self, offsets, children, xw, h, c):
+        # csrc/tree_lstm_levels.cpp: step()'s maths for every level; the children's h, their
+        # sums and the forget gates in (N - n0) K and N - n0 row buffers, level order, that
+        # backward_levels and param_grads read whole.
+        H, K = self.cell.hidden_size, children.size(1)
+        Ni = self.act.size(0)
+        self.f, self.h_kids = h.new_empty(Ni * K, H), h.new_empty(Ni * K, H)  # (Ni K, H)
+        self.h_sum = h.new_empty(Ni, H)  # (Ni, H)
+        self.c, self.children, self.offsets = c, children.contiguous(), list(offsets)
+        if xw.stride(1) != 1:
+            xw = xw.contiguous()
+        self.ops.child_sum_forward(h, c, xw, self.u_iou.t(), self.u_f.t(), self.children, self.offsets,
+                                   self.act, self.f, self.tanh_c, self.h_kids, self.h_sum)
+
+    def backward_levels(self, d_h, d_c, d_xw):
+        self.d_f = torch.empty_like(self.f)  # (Ni K, H)
+        self.ops.child_sum_backward(d_h, d_c, d_xw, self.d_f, self.act, self.f, self.tanh_c, self.c,
+                                    self.u_iou, self.u_f, self.children, self.offsets)
 
     def step(self, k, lo, hi, xw, h_kids, c_kids, h, c):
         H = self.cell.hidden_size
@@ -483,9 +504,12 @@ class _ChildSumKernel(_LSTMKernel):
         return dh_kids, dc_col * f  # (n, K, H) each
 
     def param_grads(self, d_xw):
+        H = self.cell.hidden_size
+        if self.fused and d_xw is not None and d_xw.size(0):
+            return {"weight_hh_iou": torch.mm(d_xw[:, : 3 * H].t(), self.h_sum),  # (3H, H)
+                    "weight_hh_f": torch.mm(self.d_f.t(), self.h_kids)}  # (H, H)
         if not self.saved:
             return {}
-        H = self.cell.hidden_size
         h_sum = self._cat(3)  # (N - n0, H)
         h_kids = self._cat(0).flatten(0, 1)  # ((N - n0) * K, H)
         d_f = self._cat(0, self.grads).flatten(0, 1)  # ((N - n0) * K, H)
@@ -510,7 +534,7 @@ class _NaryKernel(_LSTMKernel):
         self.fused = self.ops is not None
 
     def forward_levels(self, offsets, children, xw, h, c):
-        # csrc/nary_levels.cpp: step()'s maths for every level; the children's h are gathered
+        # csrc/tree_lstm_levels.cpp: step()'s maths for every level; the children's h are gathered
         # into one (N - n0, 2H) buffer, level order, that param_grads reads whole.
         self.h_cat = h.new_empty(self.act.size(0), 2 * self.cell.hidden_size)  # (N - n0, 2H)
         self.c, self.children, self.offsets = c, children.reshape(-1).contiguous(), list(offsets)
