@@ -53,6 +53,14 @@ def test_quick_bench_reports_every_configuration(sst_dir, sick_dir, tmp_path, ca
     assert "ops/step t/i" in table
     native = rows[("tree-lstm-native", sizes[0])]
     assert native["train"]["operators_per_step"] > native["infer"]["operators_per_step"]  # backward, optimizer
+    # the fused level loops against the Python ones, in the same run; the header says which ran
+    assert "tree-lstm-native / tree-lstm-unfused" in {r["what"] for r in report["ratios"]}
+    assert f"fused level kernels {machine['fused_levels']}" in table.splitlines()[0]
+    unfused = rows[("tree-lstm-unfused", sizes[0])]
+    if machine["fused_levels"] == "on":  # one call for all levels instead of a dozen operators per level
+        assert native["train"]["operators_per_step"] < unfused["train"]["operators_per_step"]
+        assert native["infer"]["operators_per_step"] < unfused["infer"]["operators_per_step"]
+    assert any(t["target"].startswith("issue 31:") and t["goal"] == 5.0 for t in report["targets"])
 
 
 def test_operators_are_counted_without_views():

@@ -111,11 +111,11 @@ def format_table(report: dict) -> str:
                          f"{full['sentences_per_s']:,.1f} sentences/s, same run)")
     lines += ["", "ratios (same run):"]
     for r in report["ratios"]:
-        lines.append(f"  {r['what']:<34} B={r['batch_size']:<4} {r['phase']:<5} {r['ratio']:.2f}x")
+        lines.append(f"  {r['what']:<38} B={r['batch_size']:<4} {r['phase']:<5} {r['ratio']:.2f}x")
     if report["targets"]:
         lines += ["", "targets:"]
     for c in report["targets"]:
-        lines.append(f"  {c['target']:<40} {c['value']:>10,.2f}  goal {'<=' if c.get('at_most') else '>='} "
+        lines.append(f"  {c['target']:<46} {c['value']:>10,.2f}  goal {'<=' if c.get('at_most') else '>='} "
                      f"{c['goal']:,.0f}  {'met' if c['met'] else 'MISSED'}")
     lines += ["", f"method: {report['method']}; calm t/i: calm slices of all (train, infer); "
                   "a result without calm slices is the median of all its slices",

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import sys
 import threading
 import time
@@ -73,8 +74,19 @@ def _build() -> Any:
     if fresh:
         print(f"treernn: building the fused level kernels (once; {build_dir})", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
-    cpp_extension.load(name=name, sources=[str(_SOURCE)], extra_cflags=_FLAGS,
-                       is_python_module=False, verbose=False)
+    path = os.environ.get("PATH", "")
+    if shutil.which("ninja") is None:  # the ninja wheel's binary, when its venv is not activated
+        try:
+            import ninja
+
+            os.environ["PATH"] = ninja.BIN_DIR + os.pathsep + path
+        except ImportError:
+            pass  # the loader then says that ninja is missing
+    try:
+        cpp_extension.load(name=name, sources=[str(_SOURCE)], extra_cflags=_FLAGS,
+                           is_python_module=False, verbose=False)
+    finally:
+        os.environ["PATH"] = path
     if fresh:
         print(f"treernn: built in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     return torch.ops.treernn_levels
