@@ -111,12 +111,12 @@ def main() -> None:
     ap.add_argument("--vectors", default="../shared/vectors/glove.6B.50d.sst.txt")
     args = ap.parse_args()
     cfg = BenchConfig(data_path=args.data_path, vectors=args.vectors, input_dim=50, max_trees=4000,
-                      configs=("tree-lstm-native",))
+                      configs=("tree-lstm-native", "tree-lstm-unfused"))
     data = _load_data(cfg, lambda m: None)
     trees = [t for t in data.trees if t.is_binary()]
     plans = [plan_tree(t, data.vocab) for t in trees]
     fused.fused_ops()
-    print(f"DyNet {getattr(dy, '__version__', '(version not exported)')} (autobatch 1, CPU), torch "
+    print(f"DyNet {getattr(dy, '__version__', '(version not exported)')} (autobatch 1, CPU, one thread), torch "
           f"{torch.__version__}, fused level kernels {fused.fused_status()}; SST training trees, E 50, H 150, "
           f"5 classes, loss on every node, AdaGrad; median of {args.rounds} rounds of {args.batches} batches")
 
@@ -142,13 +142,16 @@ def main() -> None:
         rates = {"dynet": B / dy_ms * 1000}
         for threads in (1, 2):
             torch.set_num_threads(threads)
-            w = _build_workload("tree-lstm-native", cfg, data, plans, torch.device("cpu"))
-            train, _ = _steps(w)
-            rates[f"treernn {threads}t"] = B / _median_ms(train, [[plans[i] for i in b] for b in idx],
-                                                          args.rounds) * 1000
+            for name, key in (("tree-lstm-native", "treernn"), ("tree-lstm-unfused", "treernn, Python loop")):
+                w = _build_workload(name, cfg, data, plans, torch.device("cpu"))
+                train, _ = _steps(w)
+                rates[f"{key} {threads}t"] = B / _median_ms(train, [[plans[i] for i in b] for b in idx],
+                                                            args.rounds) * 1000
         line = ", ".join(f"{k} {v:,.0f}" for k, v in rates.items())
-        print(f"B={B}: training sentences/s: {line}; treernn / DyNet: 1 thread "
-              f"{rates['treernn 1t'] / rates['dynet']:.2f}x, 2 threads {rates['treernn 2t'] / rates['dynet']:.2f}x")
+        d = rates["dynet"]
+        print(f"B={B}: training sentences/s: {line}\n  against DyNet: treernn {rates['treernn 1t'] / d:.2f}x "
+              f"(1 thread), {rates['treernn 2t'] / d:.2f}x (2 threads); with the Python level loop "
+              f"{rates['treernn, Python loop 1t'] / d:.2f}x, {rates['treernn, Python loop 2t'] / d:.2f}x")
         sys.stdout.flush()
 
 

@@ -36,7 +36,9 @@ from treernn.errors import CellError
 ENV = "TREERNN_FUSED"
 
 _SOURCE = Path(__file__).with_name("csrc") / "tree_lstm_levels.cpp"
-_FLAGS = ["-O3", "-mavx2", "-mfma", "-DCPU_CAPABILITY=AVX2", "-DCPU_CAPABILITY_AVX2"]
+# -fopenmp: at::parallel_for is header code, parallel only where _OPENMP is defined (PyTorch's CPU
+# build uses OpenMP; the library loaded is the one PyTorch already loaded, libgomp.so.1)
+_FLAGS = ["-O3", "-mavx2", "-mfma", "-fopenmp", "-DCPU_CAPABILITY=AVX2", "-DCPU_CAPABILITY_AVX2"]
 _lock = threading.Lock()
 _local = threading.local()  # disabled() depth, per thread
 _state: dict[str, Any] = {"tried": False, "ops": None, "why": "not built yet"}
@@ -83,7 +85,7 @@ def _build() -> Any:
         except ImportError:
             pass  # the loader then says that ninja is missing
     try:
-        cpp_extension.load(name=name, sources=[str(_SOURCE)], extra_cflags=_FLAGS,
+        cpp_extension.load(name=name, sources=[str(_SOURCE)], extra_cflags=_FLAGS, extra_ldflags=["-fopenmp"],
                            is_python_module=False, verbose=False)
     finally:
         os.environ["PATH"] = path

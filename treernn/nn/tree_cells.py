@@ -574,12 +574,14 @@ class _NaryKernel(_LSTMKernel):
 
     def param_grads(self, d_xw):
         if self.fused and d_xw is not None and d_xw.size(0):
-            return {"weight_hh": torch.mm(self.h_cat.t(), d_xw).t()}  # (5H, 2H), as below
+            return {"weight_hh": torch.mm(d_xw.t(), self.h_cat)}  # (5H, 2H), as below
         if not self.saved:
             return {}
-        # (2H, N - n0) @ (N - n0, 5H), transposed: MKL runs this form ~10% faster than
-        # d_xw^T @ h_cat (92 vs 84 GFLOP/s, one thread); autograd makes it contiguous.
-        return {"weight_hh": torch.mm(self._cat(0).t(), d_xw).t()}  # (5H, 2H)
+        # (5H, N - n0) @ (N - n0, 2H): contiguous, as gradient clipping's and AdaGrad's fused
+        # kernels want it. (The transposed form, (h_cat^T d_xw)^T, multiplies ~3% faster on one
+        # thread, but left a transposed gradient that clipping and AdaGrad then copied and scaled
+        # element by element: 0.7 ms a step at B = 25 on two threads.)
+        return {"weight_hh": torch.mm(d_xw.t(), self._cat(0))}  # (5H, 2H)
 
 
 # --------------------------------------------------------------------------- Socher et al.
