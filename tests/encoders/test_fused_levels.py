@@ -177,3 +177,39 @@ def test_bad_setting_is_refused(monkeypatch):
     monkeypatch.setenv(fused.ENV, "yes")
     with pytest.raises(CellError, match="TREERNN_FUSED='yes': use 0"):
         fused.fused_ops()
+
+
+def test_a_stale_build_lock_is_removed_not_waited_for(monkeypatch, tmp_path, capsys):
+    # PyTorch's loader waits, without a time limit, while a "lock" file is in the build folder; a
+    # build that was killed leaves one behind
+    import os
+    import time
+
+    from torch.utils import cpp_extension
+
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
+    monkeypatch.delenv(fused.ENV, raising=False)
+    monkeypatch.setattr(fused, "_state", {"tried": False, "ops": None, "why": "not built yet"})
+    seen = {}
+
+    def load(name, **kwargs):  # stands in for the compiler: records what the loader would find
+        seen["lock"] = (tmp_path / name / "lock").exists()
+        seen["name"] = name
+
+    monkeypatch.setattr(cpp_extension, "load", load)
+    build_dirs = []
+    real = cpp_extension._get_build_directory
+
+    def build_directory(name, verbose):
+        path = real(name, verbose)
+        if not build_dirs:  # a lock left an hour ago
+            lock = os.path.join(path, "lock")
+            open(lock, "w").close()
+            os.utime(lock, (time.time() - 3600, time.time() - 3600))
+        build_dirs.append(path)
+        return path
+
+    monkeypatch.setattr(cpp_extension, "_get_build_directory", build_directory)
+    assert fused.fused_ops() is not None
+    assert seen["lock"] is False and seen["name"].startswith("treernn_levels_")
+    assert "removing a stale build lock" in capsys.readouterr().err

@@ -12,7 +12,9 @@ It is built with :func:`torch.utils.cpp_extension.load` the first time a CPU ker
 extension cache, ``$TORCH_EXTENSIONS_DIR`` or ``~/.cache/torch_extensions``). Where it cannot be
 built (no C++ compiler or ninja, a CPU without AVX2, a failed build) treernn says so once, in one
 line, and uses the Python level loop: the same results, slower. ``TREERNN_FUSED=0`` turns it off
-(no build attempted); ``TREERNN_FUSED=1`` makes a failed build an error instead.
+(no build attempted); ``TREERNN_FUSED=1`` makes a failed build an error instead. A build lock
+left by a killed build (PyTorch's loader would wait for it forever) is removed after
+:data:`STALE_LOCK_S` seconds.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ _SOURCE = Path(__file__).with_name("csrc") / "tree_lstm_levels.cpp"
 # -fopenmp: at::parallel_for is header code, parallel only where _OPENMP is defined (PyTorch's CPU
 # build uses OpenMP; the library loaded is the one PyTorch already loaded, libgomp.so.1)
 _FLAGS = ["-O3", "-mavx2", "-mfma", "-fopenmp", "-DCPU_CAPABILITY=AVX2", "-DCPU_CAPABILITY_AVX2"]
+#: A build lock older than this (seconds) was left by a killed build, and is removed.
+STALE_LOCK_S = 600
 _lock = threading.Lock()
 _local = threading.local()  # disabled() depth, per thread
 _state: dict[str, Any] = {"tried": False, "ops": None, "why": "not built yet"}
@@ -72,6 +76,14 @@ def _build() -> Any:
     digest = hashlib.sha256(source + " ".join(_FLAGS + [torch.__version__]).encode()).hexdigest()[:12]
     name = f"treernn_levels_{digest}"
     build_dir = Path(cpp_extension._get_build_directory(name, verbose=False))
+    lock = build_dir / "lock"  # PyTorch's: a process that finds it waits, with no time limit
+    try:
+        age = time.time() - lock.stat().st_mtime
+    except OSError:
+        age = 0.0
+    if age > STALE_LOCK_S:  # left by a build that was killed (a build takes seconds, not minutes)
+        print(f"treernn: removing a stale build lock ({lock}, {age / 60:.0f} minutes old)", file=sys.stderr)
+        lock.unlink(missing_ok=True)
     fresh = not any(build_dir.glob(f"{name}*.so"))
     if fresh:
         print(f"treernn: building the fused level kernels (once; {build_dir})", file=sys.stderr, flush=True)
@@ -145,4 +157,4 @@ def usable(like: torch.Tensor) -> bool:
             and fused_ops() is not None)
 
 
-__all__ = ["ENV", "disabled", "fused_ops", "fused_status", "usable"]
+__all__ = ["ENV", "STALE_LOCK_S", "disabled", "fused_ops", "fused_status", "usable"]
