@@ -4,6 +4,8 @@ with a vocabulary that covers them. Labels are SST-style ints (None: unlabeled).
 
 from __future__ import annotations
 
+import random
+
 from treernn.encoders.presets import BINARY_TREE_CELLS
 from treernn.trees import Tree, binarize, from_ptb, right_branching_tree
 from treernn.vocab import Vocab
@@ -37,3 +39,11 @@ def cases_for(cell: str) -> dict[str, Tree]:
     return {name: binarize(t) for name, t in CASES.items() if name != "dependency"}
 
 
+def random_binary_tree(rng: random.Random, words: list[str], n: int) -> Tree:
+    """A random binary phrase-structure tree over ``n`` words drawn from ``words`` (adjacent
+    nodes merged at random until one is left)."""
+    nodes = [Tree(None, token=rng.choice(words)) for _ in range(n)]
+    while len(nodes) > 1:
+        i = rng.randrange(len(nodes) - 1)
+        nodes[i : i + 2] = [Tree(None, nodes[i : i + 2])]
+    return nodes[0]

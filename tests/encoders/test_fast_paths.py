@@ -19,6 +19,7 @@ from treernn.nn.dropout import Dropout
 from treernn.training.trainer import TrainConfig, build_optimizer, clip_grad_norm, use_sparse_embeddings
 from treernn.trees import Tree
 from treernn.vocab import Vocab
+from cases import random_binary_tree
 
 
 @pytest.mark.parametrize("rows", [2, 20, 200])  # below and above the sigmoid form's threshold
@@ -106,21 +107,13 @@ def test_clip_grad_norm_dense_and_sparse():
     assert torch.allclose(emb.weight.grad.to_dense().norm(), expected[-30:].norm() * scale)
 
 
-def _random_binary_tree(rng: random.Random, words: list[str], n: int) -> Tree:
-    nodes = [Tree(None, token=rng.choice(words)) for _ in range(n)]
-    while len(nodes) > 1:
-        i = rng.randrange(len(nodes) - 1)
-        nodes[i : i + 2] = [Tree(None, nodes[i : i + 2])]
-    return nodes[0]
-
-
 @pytest.mark.parametrize("cell", ["nary-tree-lstm", "child-sum-tree-lstm", "rnn"])
 def test_large_batch_kernel_equals_autograd(cell):
     # 64 trees of 20-40 words, H = 64: leaf and level blocks of more than 4,096 elements, so
     # the kernels take the sigmoid form of tanh; the autograd path uses torch.tanh.
     rng = random.Random(0)
     words = [f"w{i}" for i in range(50)]
-    trees = [_random_binary_tree(rng, words, rng.randint(20, 40)) for _ in range(64)]
+    trees = [random_binary_tree(rng, words, rng.randint(20, 40)) for _ in range(64)]
     batch = batch_trees(trees, Vocab(words), label_fn=lambda lab: -1)
     assert batch.num_leaves * 64 > tree_cells._TANH_BY_SIGMOID_MIN
     torch.manual_seed(0)
@@ -159,7 +152,7 @@ def test_inference_leaf_table_equals_per_leaf_computation(cell, frozen):
     if cell == "child-sum-tree-lstm":
         trees = _dependency_batch_trees(rng, words)  # internal nodes with words too
     else:
-        trees = [_random_binary_tree(rng, words, rng.randint(1, 12)) for _ in range(8)]
+        trees = [random_binary_tree(rng, words, rng.randint(1, 12)) for _ in range(8)]
     batch = batch_trees(trees, vocab, label_fn=lambda lab: -1)
     torch.manual_seed(0)
     model = TreeClassifier(TreeEncoder(len(vocab), 12, 10, cell=cell), 3)
@@ -196,7 +189,7 @@ def test_large_vocabulary_falls_back_to_per_leaf_inference(monkeypatch):
 
     rng = random.Random(2)
     words = [f"w{i}" for i in range(30)]
-    trees = [_random_binary_tree(rng, words, rng.randint(1, 12)) for _ in range(8)]
+    trees = [random_binary_tree(rng, words, rng.randint(1, 12)) for _ in range(8)]
     batch = batch_trees(trees, Vocab(words), label_fn=lambda lab: -1)
     torch.manual_seed(0)
     enc = TreeEncoder(len(words) + 2, 12, 10)

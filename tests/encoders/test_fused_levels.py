@@ -19,14 +19,7 @@ from treernn.errors import CellError
 from treernn.nn import fused
 from treernn.trees import Tree
 from treernn.vocab import Vocab
-
-
-def _random_binary_tree(rng: random.Random, words: list[str], n: int) -> Tree:
-    nodes = [Tree(None, token=rng.choice(words)) for _ in range(n)]
-    while len(nodes) > 1:
-        i = rng.randrange(len(nodes) - 1)
-        nodes[i : i + 2] = [Tree(None, nodes[i : i + 2])]
-    return nodes[0]
+from cases import random_binary_tree
 
 
 WORDS = [f"w{i}" for i in range(40)]
@@ -43,14 +36,14 @@ def _batch(seed: int = 0, trees: int = 40, cell: str = "nary-tree-lstm"):
     rng = random.Random(seed)
     if cell == "child-sum-tree-lstm" and seed % 2:  # phrase-structure trees: no internal input
         sizes = [1, 2] + [rng.randint(1, 60) for _ in range(trees - 2)]
-        return batch_trees([_random_binary_tree(rng, WORDS, n) for n in sizes], Vocab(WORDS),
+        return batch_trees([random_binary_tree(rng, WORDS, n) for n in sizes], Vocab(WORDS),
                            label_fn=lambda lab: -1)
     if cell == "child-sum-tree-lstm":
         return batch_trees([_random_tree(rng) for _ in range(trees)], Vocab(WORDS), label_fn=lambda lab: -1)
     # sizes 1 (a lone leaf) to 60 words: levels of 1 to ~200 nodes, so the C++ loop splits the
     # larger levels into row blocks (at::parallel_for, grain 64) and the small ones are one block
     sizes = [1, 2] + [rng.randint(1, 60) for _ in range(trees - 2)]
-    return batch_trees([_random_binary_tree(rng, WORDS, n) for n in sizes], Vocab(WORDS),
+    return batch_trees([random_binary_tree(rng, WORDS, n) for n in sizes], Vocab(WORDS),
                        label_fn=lambda lab: -1)
 
 
