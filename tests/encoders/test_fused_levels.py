@@ -206,3 +206,14 @@ def test_a_stale_build_lock_is_removed_not_waited_for(monkeypatch, tmp_path, cap
     assert fused.fused_ops() is not None
     assert seen["lock"] is False and seen["name"].startswith("treernn_levels_")
     assert "removing a stale build lock" in capsys.readouterr().err
+
+
+def test_a_cpu_without_avx2_runs_the_python_loop_without_a_warning(monkeypatch):
+    monkeypatch.delenv(fused.ENV, raising=False)
+    monkeypatch.setattr(fused, "_state", {"tried": False, "ops": None, "why": "not built yet"})
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "DEFAULT")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert fused.fused_ops() is None
+        assert not TreeEncoder(10, 4, 5).cell.kernel(3, 2, torch.zeros(1)).fused
+    assert fused.fused_status() == "off: this CPU's vector capability is DEFAULT, the kernels need AVX2"

@@ -1,20 +1,20 @@
-"""Fused CPU level loops: the N-ary Tree-LSTM's levels in C++, compiled at first use.
+"""Fused CPU level loops: the Tree-LSTMs' tree levels in C++, compiled at first use.
 
-The native backend's level kernels (:mod:`treernn.nn.tree_cells`) dispatch a dozen PyTorch
-operators from Python per tree level, forward and backward; at SST's batch sizes that
-dispatch, not the arithmetic, was about half of a training step beside the matrix multiplies.
-``csrc/tree_lstm_levels.cpp`` runs every internal level of a batch in one call: per level one
-gather, one matrix multiply and one vectorized pass over the gate arithmetic (PyTorch's own
-``Vectorized`` sigmoid), and the same for the hand-derived backward.
+The native backend's level kernels (:mod:`treernn.nn.tree_cells`) dispatch about a dozen
+PyTorch operators from Python per tree level, forward and backward; at SST's batch sizes that
+dispatch cost about as much as the gate arithmetic itself. ``csrc/tree_lstm_levels.cpp`` runs
+every internal level of a batch in one call, for the N-ary and the Child-Sum Tree-LSTM: per level
+the gather and the matrix multiply(s) through ATen, then one vectorized pass over the level's
+rows (PyTorch's own ``Vectorized`` sigmoid), and the same for the hand-derived backward.
 
 It is built with :func:`torch.utils.cpp_extension.load` the first time a CPU kernel asks for it
-(about 40 s on two cores, once per machine and PyTorch version: the build is kept in PyTorch's
+(about 10 s on two cores, once per source and PyTorch version: the build is kept in PyTorch's
 extension cache, ``$TORCH_EXTENSIONS_DIR`` or ``~/.cache/torch_extensions``). Where it cannot be
-built (no C++ compiler or ninja, a CPU without AVX2, a failed build) treernn says so once, in one
-line, and uses the Python level loop: the same results, slower. ``TREERNN_FUSED=0`` turns it off
-(no build attempted); ``TREERNN_FUSED=1`` makes a failed build an error instead. A build lock
-left by a killed build (PyTorch's loader would wait for it forever) is removed after
-:data:`STALE_LOCK_S` seconds.
+built (no C++ compiler or ninja, a failed build) treernn says so once, in one line, and uses the
+Python level loop: the same results, slower; on a CPU without AVX2 (an ARM one, say) it uses the
+Python loop without a word. ``TREERNN_FUSED=0`` turns the loops off (no build attempted);
+``TREERNN_FUSED=1`` makes a failed build an error instead. A build lock left by a killed build
+(PyTorch's loader would wait for it forever) is removed after :data:`STALE_LOCK_S` seconds.
 """
 
 from __future__ import annotations
@@ -120,8 +120,10 @@ def fused_ops() -> Optional[Any]:
         if not _state["tried"]:
             _state["tried"] = True
             capability = torch.backends.cpu.get_cpu_capability()
+            quiet = False  # a CPU the loops are not written for is no fault: said by fused_status only
             if capability not in ("AVX2", "AVX512"):
                 _state["why"] = f"this CPU's vector capability is {capability}, the kernels need AVX2"
+                quiet = True
             elif not _SOURCE.is_file():
                 _state["why"] = f"{_SOURCE} is missing"
             else:
@@ -132,7 +134,7 @@ def fused_ops() -> Optional[Any]:
                     lines = str(exc).strip().splitlines() or [""]
                     first = next((line for line in lines if "error:" in line), lines[-1]).strip()
                     _state["why"] = f"the build failed ({type(exc).__name__}: {first[:200]})"
-            if _state["why"] is not None and setting != "1":
+            if _state["why"] is not None and setting != "1" and not quiet:
                 warnings.warn(f"treernn: fused level kernels unavailable: {_state['why']}; using the "
                               f"Python level loop (same results, slower; {ENV}=0 skips the build)",
                               RuntimeWarning, stacklevel=3)
