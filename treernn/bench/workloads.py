@@ -265,11 +265,11 @@ def _steps(w: _Workload) -> tuple[Callable[[list], None], Callable[[list], None]
     optimizers = [o for o in build_optimizer(w.model, train_cfg) if o is not None]
     model = w.model
 
+    levels = fused.disabled if w.python_levels else contextlib.nullcontext  # tree-lstm-unfused
+
     def train_step(items):
-        if w.python_levels:
-            with fused.disabled():
-                return plain_train_step(items)
-        return plain_train_step(items)
+        with levels():
+            return plain_train_step(items)
 
     def plain_train_step(items):
         batch, targets = w.collate(items)
@@ -285,7 +285,7 @@ def _steps(w: _Workload) -> tuple[Callable[[list], None], Callable[[list], None]
 
     def infer_step(items):
         batch, _ = w.collate(items)
-        with torch.inference_mode(), (fused.disabled() if w.python_levels else contextlib.nullcontext()):
+        with torch.inference_mode(), levels():
             model(batch).logits.argmax(-1)
 
     return train_step, infer_step

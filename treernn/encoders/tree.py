@@ -138,16 +138,18 @@ class _KernelLevels(torch.autograd.Function):
         leaf_shape, int_shape = ctx.shapes
         d_leaf = like.new_empty(leaf_shape)  # (n0, G_leaf), written by the kernel
         d_int = None if int_shape is None else like.new_empty(int_shape)  # (N - n0, G)
-        if kernel.fused and levels.internal:
-            kernel.backward_levels(d_h, d_c, d_int)
-        for k, lo, hi, ilo, ihi, flat in reversed(levels.internal if not kernel.fused else []):
-            dh_kids, dc_kids = kernel.step_backward(
-                k, ilo, ihi, d_h[lo:hi], None if d_c is None else d_c[lo:hi],
-                None if d_int is None else d_int[ilo:ihi],
-            )
-            d_h.index_add_(0, flat, dh_kids.reshape(flat.numel(), -1))  # (n * K, H) to children
-            if dc_kids is not None:
-                d_c.index_add_(0, flat, dc_kids.reshape(flat.numel(), -1))
+        if kernel.fused:  # every level in one call (compiled: treernn.nn.fused)
+            if levels.internal:
+                kernel.backward_levels(d_h, d_c, d_int)
+        else:
+            for k, lo, hi, ilo, ihi, flat in reversed(levels.internal):
+                dh_kids, dc_kids = kernel.step_backward(
+                    k, ilo, ihi, d_h[lo:hi], None if d_c is None else d_c[lo:hi],
+                    None if d_int is None else d_int[ilo:ihi],
+                )
+                d_h.index_add_(0, flat, dh_kids.reshape(flat.numel(), -1))  # (n * K, H) to children
+                if dc_kids is not None:
+                    d_c.index_add_(0, flat, dc_kids.reshape(flat.numel(), -1))
         kernel.leaf_backward(d_h[:n0], None if d_c is None else d_c[:n0], d_leaf)
         grads = kernel.param_grads(d_int)
         return (None, None, None, d_leaf, d_int, *(grads.get(name) for name in ctx.names))

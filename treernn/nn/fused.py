@@ -152,11 +152,13 @@ def fused_status() -> str:
     return f"off: {_state['why']}"
 
 
-def usable(like: torch.Tensor) -> bool:
-    """Whether a batch whose buffers are like ``like`` can run the fused loops (CPU, float32 or
-    float64), building them if needed."""
-    return (like.device.type == "cpu" and like.dtype in (torch.float32, torch.float64)
-            and fused_ops() is not None)
+def ops_for(like: torch.Tensor, weight: torch.Tensor) -> Optional[Any]:
+    """:func:`fused_ops` for a batch whose buffers are like ``like`` and a cell whose weights are
+    like ``weight``, or None where the fused loops cannot run it (not a CPU, not float32 or
+    float64, mixed dtypes, or unavailable)."""
+    if like.device.type != "cpu" or like.dtype not in (torch.float32, torch.float64) or weight.dtype != like.dtype:
+        return None
+    return fused_ops()
 
 
-__all__ = ["ENV", "STALE_LOCK_S", "disabled", "fused_ops", "fused_status", "usable"]
+__all__ = ["ENV", "STALE_LOCK_S", "disabled", "fused_ops", "fused_status", "ops_for"]

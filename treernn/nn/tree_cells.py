@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from treernn.errors import CellError, TreeStructureError
-from treernn.nn.fused import fused_ops, usable as fused_usable
+from treernn.nn.fused import ops_for
 
 State = tuple[torch.Tensor, Optional[torch.Tensor]]
 
@@ -408,10 +408,15 @@ class _LSTMKernel(LevelKernel):
     def __init__(self, cell, num_leaves, num_internal, like, width):
         super().__init__(cell, num_leaves, num_internal, like)
         H = cell.hidden_size
+        self.ops = ops_for(like, cell.weight_ih)  # the compiled level loops, or None
         self.leaf_act = like.new_empty(num_leaves, 3 * H)  # (n0, 3H) [i, o, u]
         self.leaf_tanh_c = like.new_empty(num_leaves, H)  # (n0, H)
         self.act = like.new_empty(num_internal, width)  # (N - n0, G') internal, level order
         self.tanh_c = like.new_empty(num_internal, H)  # (N - n0, H)
+
+    @property
+    def fused(self) -> bool:
+        return self.ops is not None
 
     def _output(self, a, tanh_c, c, h):
         _tanh(c, out=tanh_c)
@@ -455,8 +460,6 @@ class _ChildSumKernel(_LSTMKernel):
         super().__init__(cell, num_leaves, num_internal, like, 3 * H)
         self.u_iou = cell.weight_hh_iou.detach()  # (3H, H)
         self.u_f = cell.weight_hh_f.detach()  # (H, H)
-        self.ops = fused_ops() if fused_usable(like) and self.u_f.dtype == like.dtype else None
-        self.fused = self.ops is not None
 
     def forward_levels(self, offsets, children, xw, h, c):
         # csrc/tree_lstm_levels.cpp: step()'s maths for every level; the children's h, their
@@ -530,8 +533,6 @@ class _NaryKernel(_LSTMKernel):
         super().__init__(cell, num_leaves, num_internal, like, 5 * H)
         self.u_hh = cell.weight_hh.detach()  # (5H, 2H)
         self.u_hh_t = self.u_hh.t()  # (2H, 5H)
-        self.ops = fused_ops() if fused_usable(like) and self.u_hh.dtype == like.dtype else None
-        self.fused = self.ops is not None
 
     def forward_levels(self, offsets, children, xw, h, c):
         # csrc/tree_lstm_levels.cpp: step()'s maths for every level; the children's h are gathered
